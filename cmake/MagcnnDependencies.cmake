@@ -1,0 +1,34 @@
+# Third-party libraries, all from Debian's packages (licences in README.md).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(tomlplusplus CONFIG REQUIRED)
+
+# FFTW 3 (double for the exact CPU path, single for the float path the GPU mirrors), with its OpenMP
+# threading. GPL-2+: see README.md, section Licences.
+find_path(FFTW3_INCLUDE_DIR fftw3.h)
+foreach(_lib fftw3 fftw3_omp fftw3f fftw3f_omp)
+  find_library(FFTW_${_lib}_LIBRARY ${_lib})
+  if(NOT FFTW_${_lib}_LIBRARY)
+    message(FATAL_ERROR "FFTW library ${_lib} not found (Debian: apt-get install libfftw3-dev)")
+  endif()
+endforeach()
+if(NOT FFTW3_INCLUDE_DIR)
+  message(FATAL_ERROR "fftw3.h not found (Debian: apt-get install libfftw3-dev)")
+endif()
+add_library(magcnn_fftw INTERFACE)
+target_include_directories(magcnn_fftw SYSTEM INTERFACE ${FFTW3_INCLUDE_DIR})
+target_link_libraries(magcnn_fftw INTERFACE
+  ${FFTW_fftw3_omp_LIBRARY} ${FFTW_fftw3_LIBRARY} ${FFTW_fftw3f_omp_LIBRARY} ${FFTW_fftw3f_LIBRARY})
+
+add_library(magcnn_hdf5 INTERFACE)
+target_include_directories(magcnn_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
+target_compile_definitions(magcnn_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
+target_link_libraries(magcnn_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+
+if(MAGCNN_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(MAGCNN_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

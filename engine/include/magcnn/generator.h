@@ -1,0 +1,64 @@
+// The seed's training-data generator (DESIGN.md section 2): random smoothed ellipses magnetized along
+// random directions, their exact normalized field b = Bz 2d/(mu0 Ms t) and the target, on the network grid.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "magcnn/backend.h"
+#include "magcnn/forward_model.h"
+
+namespace magcnn {
+
+enum class TargetKind { Shape, Polar };
+TargetKind parse_target_kind(const std::string& text);
+const char* target_kind_name(TargetKind t);
+
+struct GeneratorSettings {
+  int64_t count = 5000;
+  uint64_t seed = 1;
+  int64_t img_size = 32;          // network pixels per side; one pixel = one standoff d
+  int64_t finer_grid = 4;         // fine pixels per network pixel (rasterization and forward model)
+  double rmax = 5.0;              // largest ellipse semi-axis, in units of d
+  double thickness_over_standoff = 0.1;  // t/d (the seed: t = 1 nm, d = 10 nm)
+  TargetKind target = TargetKind::Shape;
+  ForwardMethod method = ForwardMethod::Exact;
+  int64_t batch = 0;  // samples per backend call; 0 picks one for the backend
+  void validate() const;
+};
+
+// One batch of samples on the host: b [n, img, img], target [n, img, img], params [n, 7]
+// (theta, phi, a, b, tilt, xc, yc; lengths in units of d, centres relative to the map's centre).
+struct SampleBatch {
+  int64_t count = 0;
+  std::vector<float> b, target;
+  std::vector<double> params;
+};
+
+class Generator {
+ public:
+  Generator(Backend& backend, const GeneratorSettings& settings);
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  int64_t batch_capacity() const { return capacity_; }
+  // The next `n` samples (1 <= n <= batch_capacity()) of the seed's sequence, into `out` (resized).
+  void next(int64_t n, SampleBatch& out);
+  const GeneratorSettings& settings() const { return settings_; }
+
+ private:
+  struct Buffers;
+  Backend& backend_;
+  GeneratorSettings settings_;
+  int64_t capacity_;
+  std::unique_ptr<UniformStream> uniforms_;
+  std::unique_ptr<ForwardModel> forward_;
+  std::unique_ptr<Buffers> buf_;
+};
+
+constexpr int kStoredEllipseParams = 7;
+
+}  // namespace magcnn

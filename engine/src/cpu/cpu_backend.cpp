@@ -1,0 +1,66 @@
+// The CPU backend: aligned host memory, FFTW, and OpenMP loops over the shared element functors.
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "cpu/cpu_parts.h"
+#include "kernels/parallel_for.h"
+#include "magcnn/device.h"
+
+namespace magcnn {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  DeviceKind kind() const override { return DeviceKind::CPU; }
+  std::string description() const override {
+    return "CPU (" + std::to_string(omp_get_max_threads()) + " threads)";
+  }
+  DType preferred_real() const override { return DType::F64; }
+
+  void* allocate(std::size_t bytes) override {
+    // 64-byte alignment: AVX-512 loads and FFTW's SIMD paths; aligned_alloc wants a multiple of it.
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (p == nullptr) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
+    return p;
+  }
+  void deallocate(void* ptr) noexcept override { std::free(ptr); }
+  void upload(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void zero(void* dst, std::size_t bytes) override { std::memset(dst, 0, bytes); }
+  void synchronize() override {}
+
+  std::unique_ptr<FftPlan> plan_fft(DType real_type, int64_t batch, int64_t ny, int64_t nx) override {
+    return cpu::make_fftw_plan(real_type, batch, ny, nx);
+  }
+  std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
+    return cpu::make_host_uniform_stream(seed);
+  }
+
+#define MAGCNN_CPU_RUN(Op) \
+  void run(const Op& op, int64_t n) override { run_loop(op, n); }
+  MAGCNN_ELEMENT_OPS(MAGCNN_CPU_RUN)
+#undef MAGCNN_CPU_RUN
+
+ private:
+  template <class Op>
+  static void run_loop(const Op& op, int64_t n) {
+    // Cell kernels cost ten times more near the cell than far away: balance them dynamically.
+    if constexpr (std::is_same_v<Op, ops::CellKernelTables>) {
+      kern::cpu_for_dynamic(n, op);
+    } else {
+      kern::cpu_for(n, op);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace magcnn

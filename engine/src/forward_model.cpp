@@ -1,0 +1,231 @@
+// The FFT forward model above the backend interface: argument checks, kernel spectra, workspaces, and the
+// sequence embed -> FFT -> folded spectral product -> inverse FFT -> crop and scale.
+#include "magcnn/forward_model.h"
+
+#include <cmath>
+#include <string>
+
+namespace magcnn {
+
+ForwardMethod parse_forward_method(const std::string& text) {
+  if (text == "exact") return ForwardMethod::Exact;
+  if (text == "spectral") return ForwardMethod::Spectral;
+  throw InvalidInput("unknown forward-model method '" + text + "': use exact or spectral");
+}
+
+const char* forward_method_name(ForwardMethod m) { return m == ForwardMethod::Exact ? "exact" : "spectral"; }
+
+void FilmGeometry::validate() const {
+  const auto positive = [](double v) { return std::isfinite(v) && v > 0; };
+  MAGCNN_REQUIRE(positive(pixel_size_m), "pixel size must be a positive length in metres, got " << pixel_size_m);
+  MAGCNN_REQUIRE(positive(standoff_m), "standoff must be a positive length in metres, got " << standoff_m);
+  MAGCNN_REQUIRE(positive(thickness_m), "thickness must be a positive length in metres, got " << thickness_m);
+  MAGCNN_REQUIRE(positive(Ms_A_per_m), "Ms must be a positive magnetization in A/m, got " << Ms_A_per_m);
+}
+
+int64_t fft_friendly_size(int64_t minimum, int64_t multiple) {
+  MAGCNN_REQUIRE(minimum >= 1 && multiple >= 1, "FFT size for minimum " << minimum << ", multiple " << multiple);
+  for (int64_t n = (minimum + multiple - 1) / multiple * multiple;; n += multiple) {
+    int64_t r = n;
+    for (const int64_t p : {2, 3, 5, 7})
+      while (r % p == 0) r /= p;
+    if (r == 1) return n;
+  }
+}
+
+// Buffers for max_batch maps, sized once. Complex arrays are real tensors with interleaved (re, im).
+struct ForwardModel::Workspace {
+  Tensor padded;    // [3 B, P, Q]
+  Tensor spectrum;  // [3 B, P, 2 (Q/2+1)]
+  Tensor folded;    // [B, P/s, 2 (Q/(2s)+1)]
+  Tensor coarse;    // [B, P/s, Q/s]
+};
+
+namespace {
+
+template <class T>
+void fill_spectra(Backend& backend, ForwardMethod method, int64_t ny, int64_t nx, int64_t P, int64_t Q,
+                  double d, double t, const Tensor& spectra) {
+  const int64_t plane = P * (Q / 2 + 1);
+  T* kx = spectra.data<T>();
+  T* ky = kx + plane;
+  T* kz = ky + plane;
+  const double scale = 1.0 / static_cast<double>(P * Q);
+  if (method == ForwardMethod::Spectral) {
+    backend.run(kern::TransferSpectra<T>{P, Q, d, t, scale, kx, ky, kz}, plane);
+    return;
+  }
+  // Cell kernels and their FFT in double on every backend; only the finished spectrum is converted.
+  Tensor tables(backend, DType::F64, Shape{3, P, Q});
+  tables.zero();
+  double* table = tables.data<double>();
+  const ops::CellKernelTables op{ny, nx, P, Q, d, t, table, table + P * Q, table + 2 * P * Q};
+  backend.run(op, op.count());
+  Tensor half(backend, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
+  backend.plan_fft(DType::F64, 3, P, Q)->forward(tables.data<double>(), half.data<double>());
+  const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
+  backend.run(kern::SpectrumPlane<T>{fft, kx, true, scale}, plane);
+  backend.run(kern::SpectrumPlane<T>{fft + plane, ky, true, scale}, plane);
+  backend.run(kern::SpectrumPlane<T>{fft + 2 * plane, kz, false, scale}, plane);
+  backend.synchronize();  // `tables` and `half` are freed on return
+}
+
+template <class T>
+const kern::Complex<T>* as_complex(const Tensor& t) {
+  return reinterpret_cast<const kern::Complex<T>*>(t.data<T>());
+}
+template <class T>
+kern::Complex<T>* as_complex_mut(const Tensor& t) {
+  return reinterpret_cast<kern::Complex<T>*>(t.data<T>());
+}
+
+}  // namespace
+
+ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx,
+                           ForwardOptions options)
+    : backend_(backend), geometry_(geometry), options_(options), ny_(ny), nx_(nx) {
+  geometry.validate();
+  MAGCNN_REQUIRE(ny >= 1 && nx >= 1, "map size must be at least 1 x 1, got " << ny << " x " << nx);
+  MAGCNN_REQUIRE(options.max_batch >= 1, "max_batch must be at least 1, got " << options.max_batch);
+  MAGCNN_REQUIRE(options.output_stride >= 1, "output stride must be at least 1, got " << options.output_stride);
+  dtype_ = options.dtype_from_backend ? backend.preferred_real() : options.dtype;
+  const int64_t s = options.output_stride;
+  // Linear (not circular) convolution needs P >= 2 ny - 1; the folded output needs P divisible by s.
+  P_ = fft_friendly_size(2 * ny - 1, s);
+  Q_ = fft_friendly_size(2 * nx - 1, s);
+  const double d = geometry.standoff_m / geometry.pixel_size_m;
+  const double t = geometry.thickness_m / geometry.pixel_size_m;
+
+  const int64_t qh = Q_ / 2 + 1;
+  spectra_ = Tensor(backend, dtype_, Shape{3, P_, qh});
+  if (dtype_ == DType::F64) {
+    fill_spectra<double>(backend, options.method, ny, nx, P_, Q_, d, t, spectra_);
+  } else {
+    fill_spectra<float>(backend, options.method, ny, nx, P_, Q_, d, t, spectra_);
+  }
+
+  const int64_t B = options.max_batch, ps = P_ / s, qs = Q_ / s;
+  work_ = std::make_unique<Workspace>();
+  work_->padded = Tensor(backend, dtype_, Shape{3 * B, P_, Q_});
+  work_->spectrum = Tensor(backend, dtype_, Shape{3 * B, P_, 2 * qh});
+  work_->folded = Tensor(backend, dtype_, Shape{B, ps, 2 * (qs / 2 + 1)});
+  work_->coarse = Tensor(backend, dtype_, Shape{B, ps, qs});
+  forward_plan(B);
+  inverse_plan(B);
+}
+
+ForwardModel::~ForwardModel() = default;
+
+int64_t ForwardModel::out_ny() const { return (ny_ + options_.output_stride - 1) / options_.output_stride; }
+int64_t ForwardModel::out_nx() const { return (nx_ + options_.output_stride - 1) / options_.output_stride; }
+
+FftPlan& ForwardModel::forward_plan(int64_t batch) {
+  auto& plan = forward_plans_[batch];
+  if (!plan) plan = backend_.plan_fft(dtype_, batch, P_, Q_);
+  return *plan;
+}
+
+FftPlan& ForwardModel::inverse_plan(int64_t batch) {
+  auto& plan = inverse_plans_[batch];
+  const int64_t s = options_.output_stride;
+  if (!plan) plan = backend_.plan_fft(dtype_, batch, P_ / s, Q_ / s);
+  return *plan;
+}
+
+void ForwardModel::check_maps(const TensorView& t, const char* name, int64_t rank, int64_t last) const {
+  MAGCNN_REQUIRE(t.device == backend_.kind(), name << " is on the " << device_name(t.device)
+                                                    << " but the forward model runs on the "
+                                                    << device_name(backend_.kind()));
+  MAGCNN_REQUIRE(t.dtype == dtype_, name << " is " << dtype_name(t.dtype) << ", the forward model computes in "
+                                         << dtype_name(dtype_));
+  MAGCNN_REQUIRE(t.shape.rank() == rank, name << " must have rank " << rank << ", got shape " << t.shape.str());
+  MAGCNN_REQUIRE(t.shape[0] >= 1 && t.shape[0] <= options_.max_batch,
+                 name << " holds " << t.shape[0] << " maps; this model takes 1 to " << options_.max_batch);
+  if (rank == 3) {
+    MAGCNN_REQUIRE(t.shape[1] == ny_ && t.shape[2] == nx_, name << " has shape " << t.shape.str()
+                                                                << ", expected [N, " << ny_ << ", " << nx_ << "]");
+  } else {
+    MAGCNN_REQUIRE(t.shape[1] == last, name << " has shape " << t.shape.str() << ", expected [N, " << last << "]");
+  }
+}
+
+void ForwardModel::check_field(const TensorView& bz, int64_t n) const {
+  MAGCNN_REQUIRE(bz.device == backend_.kind() && bz.dtype == dtype_,
+                 "bz must be a " << dtype_name(dtype_) << " tensor on the " << device_name(backend_.kind()));
+  MAGCNN_REQUIRE(bz.shape == Shape({n, out_ny(), out_nx()}),
+                 "bz has shape " << bz.shape.str() << ", expected [" << n << ", " << out_ny() << ", " << out_nx() << "]");
+}
+
+namespace {
+
+template <class T>
+void run_embed(Backend& b, const TensorView& src, T* dst, int64_t ny, int64_t nx, int64_t P, int64_t Q) {
+  const int64_t n = src.shape[0];
+  b.run(kern::EmbedPadded<T>{src.as<T>(), dst, ny, nx, P, Q}, n * P * Q);
+}
+
+}  // namespace
+
+void ForwardModel::compute(const TensorView& mx, const TensorView& my, const TensorView& mz, const TensorView& bz) {
+  check_maps(mx, "mx", 3, 0);
+  check_maps(my, "my", 3, 0);
+  check_maps(mz, "mz", 3, 0);
+  const int64_t n = mx.shape[0];
+  MAGCNN_REQUIRE(my.shape[0] == n && mz.shape[0] == n,
+                 "mx, my, mz hold different numbers of maps: " << n << ", " << my.shape[0] << ", " << mz.shape[0]);
+  check_field(bz, n);
+  const int64_t plane = P_ * Q_, s = options_.output_stride;
+  const int64_t folded = n * (P_ / s) * ((Q_ / s) / 2 + 1);
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    T* padded = work_->padded.data<T>();
+    const TensorView* comps[3] = {&mx, &my, &mz};
+    for (int c = 0; c < 3; ++c) run_embed<T>(backend_, *comps[c], padded + c * n * plane, ny_, nx_, P_, Q_);
+    forward_plan(3 * n).forward(padded, work_->spectrum.data<T>());
+    const T* k = spectra_.data<T>();
+    const int64_t half = P_ * (Q_ / 2 + 1);
+    backend_.run(ops::ProductThree<T>{{as_complex<T>(work_->spectrum), n, half}, k, k + half, k + 2 * half,
+                                      as_complex_mut<T>(work_->folded), P_, Q_, s},
+                 folded);
+  };
+  if (dtype_ == DType::F64) run(0.0); else run(0.0f);
+  finish(n, bz);
+}
+
+void ForwardModel::compute_collinear(const TensorView& shape, const TensorView& direction, const TensorView& bz) {
+  check_maps(shape, "shape", 3, 0);
+  check_maps(direction, "direction", 2, 3);
+  const int64_t n = shape.shape[0];
+  MAGCNN_REQUIRE(direction.shape[0] == n, "shape holds " << n << " maps but direction " << direction.shape[0]);
+  check_field(bz, n);
+  const int64_t s = options_.output_stride;
+  const int64_t folded = n * (P_ / s) * ((Q_ / s) / 2 + 1);
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    T* padded = work_->padded.data<T>();
+    run_embed<T>(backend_, shape, padded, ny_, nx_, P_, Q_);
+    forward_plan(n).forward(padded, work_->spectrum.data<T>());
+    const T* k = spectra_.data<T>();
+    const int64_t half = P_ * (Q_ / 2 + 1);
+    backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half}, k, k + half,
+                                          k + 2 * half, as_complex_mut<T>(work_->folded), P_, Q_, s},
+                 folded);
+  };
+  if (dtype_ == DType::F64) run(0.0); else run(0.0f);
+  finish(n, bz);
+}
+
+void ForwardModel::finish(int64_t n, const TensorView& bz) {
+  const int64_t s = options_.output_stride, ps = P_ / s, qs = Q_ / s;
+  const double scale = options_.unit == FieldUnit::Tesla ? kMu0 * geometry_.Ms_A_per_m
+                                                         : 2.0 * geometry_.standoff_m / geometry_.thickness_m;
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    inverse_plan(n).inverse(work_->folded.data<T>(), work_->coarse.data<T>());
+    backend_.run(kern::CropScale<T>{work_->coarse.data<T>(), bz.as<T>(), ps, qs, out_ny(), out_nx(), static_cast<T>(scale)},
+                 n * out_ny() * out_nx());
+  };
+  if (dtype_ == DType::F64) run(0.0); else run(0.0f);
+}
+
+}  // namespace magcnn

@@ -1,0 +1,131 @@
+// The training-data generator above the backend interface: uniforms -> ellipse parameters -> fine shape ->
+// exact collinear field sampled on the network grid -> targets, batch by batch, with buffers sized once.
+#include "magcnn/generator.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace magcnn {
+
+TargetKind parse_target_kind(const std::string& text) {
+  if (text == "shape") return TargetKind::Shape;
+  if (text == "polar") return TargetKind::Polar;
+  throw InvalidInput("unknown target '" + text + "': use shape or polar");
+}
+
+const char* target_kind_name(TargetKind t) { return t == TargetKind::Shape ? "shape" : "polar"; }
+
+void GeneratorSettings::validate() const {
+  MAGCNN_REQUIRE(count >= 1, "count must be at least 1, got " << count);
+  MAGCNN_REQUIRE(img_size >= 1 && img_size <= 4096, "img_size must be in 1..4096, got " << img_size);
+  MAGCNN_REQUIRE(finer_grid >= 1 && finer_grid <= 16, "finer_grid must be in 1..16, got " << finer_grid);
+  MAGCNN_REQUIRE(std::isfinite(rmax) && rmax > 0, "rmax must be positive (units of the standoff), got " << rmax);
+  MAGCNN_REQUIRE(std::isfinite(thickness_over_standoff) && thickness_over_standoff > 0,
+                 "thickness_over_standoff must be positive, got " << thickness_over_standoff);
+  MAGCNN_REQUIRE(batch >= 0, "batch must be 0 (automatic) or positive, got " << batch);
+}
+
+struct Generator::Buffers {
+  Tensor uniforms;   // [B, 7] f64
+  Tensor params;     // [B, 9] f64
+  Tensor direction;  // [B, 3]
+  Tensor fine;       // [B, F, F] shape on the fine grid
+  Tensor b;          // [B, n, n] normalized field
+  Tensor shape;      // [B, n, n]
+  Tensor polar;      // [B, n, n]
+  std::vector<double> host_params;
+  std::vector<unsigned char> host_stage;  // one [B, n, n] map of the real type, for downloads
+};
+
+namespace {
+
+int64_t default_batch(const Backend& backend, int64_t fine) {
+  // Enough maps per call to keep the device busy while the workspace stays near 64 MB (CPU) / 1 GB (GPU).
+  const int64_t padded_bytes = (2 * fine) * (2 * fine) * 8 * 2;
+  const int64_t budget = backend.kind() == DeviceKind::CPU ? (int64_t{64} << 20) : (int64_t{1} << 30);
+  return std::max<int64_t>(1, budget / padded_bytes);
+}
+
+template <class T>
+void download_as_float(Backend& backend, const T* device, std::size_t count, std::vector<unsigned char>& stage,
+                       std::vector<float>& out) {
+  T* host = reinterpret_cast<T*>(stage.data());
+  backend.download(host, device, count * sizeof(T));
+  out.resize(count);
+  std::transform(host, host + count, out.begin(), [](T v) { return static_cast<float>(v); });
+}
+
+}  // namespace
+
+Generator::Generator(Backend& backend, const GeneratorSettings& settings)
+    : backend_(backend), settings_(settings) {
+  settings.validate();
+  const int64_t fine = settings.img_size * settings.finer_grid, o = settings.img_size;
+  capacity_ = std::min(settings.count, settings.batch > 0 ? settings.batch : default_batch(backend, fine));
+  const DType real = backend.preferred_real();
+
+  // Lengths in units of the standoff d: one network pixel is d, a fine pixel d / finer_grid.
+  FilmGeometry geometry;
+  geometry.pixel_size_m = 1.0 / static_cast<double>(settings.finer_grid);
+  geometry.standoff_m = 1.0;
+  geometry.thickness_m = settings.thickness_over_standoff;
+  geometry.Ms_A_per_m = 1.0;
+  ForwardOptions options;
+  options.method = settings.method;
+  options.unit = FieldUnit::Normalized;
+  options.max_batch = capacity_;
+  options.output_stride = settings.finer_grid;
+  forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
+
+  uniforms_ = backend.uniform_stream(settings.seed);
+  buf_ = std::make_unique<Buffers>();
+  const int64_t B = capacity_;
+  buf_->uniforms = Tensor(backend, DType::F64, Shape{B, kern::kUniformsPerSample});
+  buf_->params = Tensor(backend, DType::F64, Shape{B, kern::kEllipseParamCount});
+  buf_->direction = Tensor(backend, real, Shape{B, 3});
+  buf_->fine = Tensor(backend, real, Shape{B, fine, fine});
+  buf_->b = Tensor(backend, real, Shape{B, o, o});
+  buf_->shape = Tensor(backend, real, Shape{B, o, o});
+  buf_->polar = Tensor(backend, real, Shape{B, o, o});
+  buf_->host_params.resize(static_cast<std::size_t>(B * kern::kEllipseParamCount));
+  buf_->host_stage.resize(static_cast<std::size_t>(B * o * o) * dtype_size(real));
+}
+
+Generator::~Generator() = default;
+
+void Generator::next(int64_t n, SampleBatch& out) {
+  MAGCNN_REQUIRE(n >= 1 && n <= capacity_, "a generator batch holds 1 to " << capacity_ << " samples, asked for " << n);
+  const int64_t f = settings_.img_size * settings_.finer_grid, o = settings_.img_size, s = settings_.finer_grid;
+  const double h = 1.0 / static_cast<double>(s);
+  const double lo = -0.5 * static_cast<double>(f - 1) * h, hi = -lo;
+  Buffers& b = *buf_;
+  uniforms_->generate(b.uniforms.data<double>(), n * kern::kUniformsPerSample);
+
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    backend_.run(kern::EllipseFromUniforms<T>{b.uniforms.data<double>(), b.params.data<double>(), b.direction.data<T>(),
+                                              settings_.rmax, lo, hi},
+                 n);
+    backend_.run(kern::RasterizeEllipse<T>{b.params.data<double>(), b.fine.data<T>(), f, lo, h}, n * f * f);
+    forward_->compute_collinear(b.fine.view().slice(0, n), b.direction.view().slice(0, n), b.b.view().slice(0, n));
+    backend_.run(kern::SampleTarget<T>{b.fine.data<T>(), b.params.data<double>(), b.shape.data<T>(), b.polar.data<T>(),
+                                       f, o, s},
+                 n * o * o);
+    const std::size_t maps = static_cast<std::size_t>(n * o * o);
+    download_as_float(backend_, b.b.data<T>(), maps, b.host_stage, out.b);
+    const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : b.polar;
+    download_as_float(backend_, target.data<T>(), maps, b.host_stage, out.target);
+  };
+  if (backend_.preferred_real() == DType::F64) run(0.0); else run(0.0f);
+
+  backend_.download(b.host_params.data(), b.params.data<double>(),
+                    static_cast<std::size_t>(n * kern::kEllipseParamCount) * sizeof(double));
+  out.count = n;
+  out.params.resize(static_cast<std::size_t>(n * kStoredEllipseParams));
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < kStoredEllipseParams; ++j)
+      out.params[static_cast<std::size_t>(i * kStoredEllipseParams + j)] =
+          b.host_params[static_cast<std::size_t>(i * kern::kEllipseParamCount + j)];
+}
+
+}  // namespace magcnn

@@ -1,0 +1,216 @@
+// Stray field Bz of one uniformly magnetized film cell (a cuboid), at every lateral offset: the convolution
+// kernels Kx, Ky, Kz of the exact forward model, Bz = mu0 Ms (Kx * mx + Ky * my + Kz * mz).
+//
+// Lengths are in units of the pixel size h: the cell spans [-1/2, 1/2]^2 x [-t, 0], the sensor plane is at
+// z = d. Everything is double: the corner terms are of order one while the result falls as (h/r)^3.
+//
+// Near the cell: the surface-charge closed form (arctan terms for mz, log terms for mx, my), with the
+// difference between the top (w = d) and bottom (w = d + t) faces taken per corner in a cancellation-free
+// form. Far from it: Gauss-Legendre quadrature over the cell face of the exact z-integral of a column of
+// point dipoles, also cancellation-free; its error falls as (4 r)^(-2n), so the order n drops with distance.
+#pragma once
+
+#include <cmath>
+
+#include "hd.h"
+
+namespace magcnn::kern {
+
+// Bz / (mu0 Ms) at one offset, per unit of each magnetization component (dimensionless).
+struct CellField {
+  double kx, ky, kz;
+};
+
+constexpr double kInvFourPi = 0.079577471545947667884;
+
+// atan(uv/(d R(d))) - atan(uv/((d+t) R(d+t))), R(w) = sqrt(u^2 + v^2 + w^2), as one atan2:
+// atan a - atan b = atan((a - b)/(1 + ab)) and (d+t)R(d+t) - d R(d) = t (R2 + d (2d + t)/(R1 + R2)).
+MAGCNN_HD double mz_corner(double u, double v, double d, double t) {
+  const double w2 = d + t;
+  const double uv = u * v;
+  const double rho2 = u * u + v * v;
+  const double r1 = sqrt(rho2 + d * d);
+  const double r2 = sqrt(rho2 + w2 * w2);
+  const double num = uv * t * (r2 + d * (d + w2) / (r1 + r2));
+  const double den = d * r1 * w2 * r2 + uv * uv;
+  return atan2(num, den);
+}
+
+// -(ln(v + R(d+t)) - ln(v + R(d))) for the charged face x = const at lateral distance u, corner v,
+// as -log1p((R2 - R1)/(v + R1)) with R2 - R1 = t (2d + t)/(R1 + R2) and v + R1 rationalized for v < 0.
+MAGCNN_HD double mx_corner(double u, double v, double d, double t) {
+  const double w2 = d + t;
+  const double rho2 = u * u + v * v;
+  const double r1 = sqrt(rho2 + d * d);
+  const double r2 = sqrt(rho2 + w2 * w2);
+  const double dr = t * (d + w2) / (r1 + r2);
+  const double v_plus_r1 = v >= 0 ? v + r1 : (u * u + d * d) / (r1 - v);
+  return -log1p(dr / v_plus_r1);
+}
+
+// Kx at offset (x, y): charges +Ms mx on the face x' = +1/2 and -Ms mx on x' = -1/2.
+MAGCNN_HD double kx_closed_form(double x, double y, double d, double t) {
+  const double plus_face = mx_corner(x - 0.5, y + 0.5, d, t) - mx_corner(x - 0.5, y - 0.5, d, t);
+  const double minus_face = mx_corner(x + 0.5, y + 0.5, d, t) - mx_corner(x + 0.5, y - 0.5, d, t);
+  return kInvFourPi * (plus_face - minus_face);
+}
+
+// Kz at offset (x, y): charges +Ms mz on the top face (height d below the sensor), -Ms mz on the bottom.
+MAGCNN_HD double kz_closed_form(double x, double y, double d, double t) {
+  const double xp = x + 0.5, xm = x - 0.5, yp = y + 0.5, ym = y - 0.5;
+  return kInvFourPi * (mz_corner(xp, yp, d, t) - mz_corner(xm, yp, d, t) - mz_corner(xp, ym, d, t) +
+                       mz_corner(xm, ym, d, t));
+}
+
+MAGCNN_HD CellField cell_field_closed_form(double x, double y, double d, double t) {
+  return {kx_closed_form(x, y, d, t), kx_closed_form(y, x, d, t), kz_closed_form(x, y, d, t)};
+}
+
+// Bz of a column of point dipoles (unit moment per unit length) spanning w in [d, d+t] below the sensor,
+// at lateral offset (u, v): exact integrals of the dipole field, 1/R^3 differences written without
+// subtracting nearly equal numbers (R2^3 - R1^3 = (R2 - R1)(R2^2 + R1 R2 + R1^2)).
+MAGCNN_HD CellField dipole_column(double u, double v, double d, double t) {
+  const double w2 = d + t;
+  const double rho2 = u * u + v * v;
+  const double r1 = sqrt(rho2 + d * d);
+  const double r2 = sqrt(rho2 + w2 * w2);
+  const double r1c = r1 * r1 * r1;
+  const double r2c = r2 * r2 * r2;
+  const double cube_diff_over_t = (d + w2) / (r1 + r2) * (r2 * r2 + r1 * r2 + r1 * r1);
+  const double inv = t / (r1c * r2c);
+  return {u * cube_diff_over_t * inv, v * cube_diff_over_t * inv, (d * cube_diff_over_t - r1c) * inv};
+}
+
+// Gauss-Legendre nodes (positive half) and weights on [-1, 1] for the orders the far field uses.
+template <int N>
+struct GaussLegendre;
+template <>
+struct GaussLegendre<2> {
+  MAGCNN_HD static double node(int k) { return k == 0 ? -0.57735026918962576451 : 0.57735026918962576451; }
+  MAGCNN_HD static double weight(int) { return 1.0; }
+};
+template <>
+struct GaussLegendre<3> {
+  MAGCNN_HD static double node(int k) { return (k - 1) * 0.77459666924148337704; }
+  MAGCNN_HD static double weight(int k) { return k == 1 ? 0.88888888888888888889 : 0.55555555555555555556; }
+};
+template <>
+struct GaussLegendre<4> {
+  MAGCNN_HD static double node(int k) {
+    const double x = (k == 0 || k == 3) ? 0.86113631159405257522 : 0.33998104358485626480;
+    return k < 2 ? -x : x;
+  }
+  MAGCNN_HD static double weight(int k) {
+    return (k == 0 || k == 3) ? 0.34785484513745385737 : 0.65214515486254614263;
+  }
+};
+template <>
+struct GaussLegendre<6> {
+  MAGCNN_HD static double node(int k) {
+    const int j = k < 3 ? 2 - k : k - 3;
+    const double x = j == 0 ? 0.23861918608319690863 : j == 1 ? 0.66120938646626451366 : 0.93246951420315202781;
+    return k < 3 ? -x : x;
+  }
+  MAGCNN_HD static double weight(int k) {
+    const int j = k < 3 ? 2 - k : k - 3;
+    return j == 0 ? 0.46791393457269104739 : j == 1 ? 0.36076157304813860757 : 0.17132449237917034504;
+  }
+};
+template <>
+struct GaussLegendre<8> {
+  MAGCNN_HD static double node(int k) {
+    const int j = k < 4 ? 3 - k : k - 4;
+    const double x = j == 0   ? 0.18343464249564980494
+                     : j == 1 ? 0.52553240991632898582
+                     : j == 2 ? 0.79666647741362673959
+                              : 0.96028985649753623168;
+    return k < 4 ? -x : x;
+  }
+  MAGCNN_HD static double weight(int k) {
+    const int j = k < 4 ? 3 - k : k - 4;
+    return j == 0 ? 0.36268378337836198297
+           : j == 1 ? 0.31370664587788728734
+           : j == 2 ? 0.22238103445337447054
+                    : 0.10122853629037625915;
+  }
+};
+
+template <int N>
+MAGCNN_HD CellField cell_field_quadrature(double x, double y, double d, double t) {
+  CellField sum{0.0, 0.0, 0.0};
+  for (int k = 0; k < N; ++k) {
+    for (int l = 0; l < N; ++l) {
+      const double w = GaussLegendre<N>::weight(k) * GaussLegendre<N>::weight(l);
+      const CellField c = dipole_column(x - 0.5 * GaussLegendre<N>::node(k), y - 0.5 * GaussLegendre<N>::node(l), d, t);
+      sum.kx += w * c.kx;
+      sum.ky += w * c.ky;
+      sum.kz += w * c.kz;
+    }
+  }
+  // The face is [-1/2, 1/2]^2: each node weight carries a factor 1/2.
+  const double s = 0.25 * kInvFourPi;
+  return {s * sum.kx, s * sum.ky, s * sum.kz};
+}
+
+// Distances r (in pixels, measured as sqrt(max(|x|,|y|)^2 + d^2)) from which each quadrature order keeps
+// the kernel to ~1e-14 relative. An n-point rule's error on a 1/r^3-like integrand over a unit interval is
+// about c_n / r^(2n): c_2 ~ 0.08, c_3 ~ 0.01, c_4 ~ 1e-3, c_6 ~ 8e-6, c_8 ~ 6e-8. Inside the first band the
+// closed form loses ~r^2 x 1e-16 to the corner sum. tests/test_cell_kernel.cpp checks each band against
+// the textbook formula in long double and against the next order.
+constexpr double kFarFieldOrder8From = 4.0;
+constexpr double kFarFieldOrder6From = 8.0;
+constexpr double kFarFieldOrder4From = 24.0;
+constexpr double kFarFieldOrder3From = 96.0;
+constexpr double kFarFieldOrder2From = 1536.0;
+
+MAGCNN_HD CellField cell_field(double x, double y, double d, double t) {
+  const double ax = fabs(x), ay = fabs(y);
+  const double m = ax > ay ? ax : ay;
+  const double r2 = m * m + d * d;
+  if (r2 < kFarFieldOrder8From * kFarFieldOrder8From) return cell_field_closed_form(x, y, d, t);
+  if (r2 < kFarFieldOrder6From * kFarFieldOrder6From) return cell_field_quadrature<8>(x, y, d, t);
+  if (r2 < kFarFieldOrder4From * kFarFieldOrder4From) return cell_field_quadrature<6>(x, y, d, t);
+  if (r2 < kFarFieldOrder3From * kFarFieldOrder3From) return cell_field_quadrature<4>(x, y, d, t);
+  if (r2 < kFarFieldOrder2From * kFarFieldOrder2From) return cell_field_quadrature<3>(x, y, d, t);
+  return cell_field_quadrature<2>(x, y, d, t);
+}
+
+// Fills the zero-padded periodic kernel tables [P, Q] (row y, column x) for an ny x nx map, one element
+// per offset of the first quadrant. Symmetries: Kx odd in x and even in y, Ky(x, y) = Kx(y, x), Kz even in
+// both and symmetric under x <-> y, so each evaluation fills up to eight entries of each table. Entries at
+// offsets the map cannot reach (|x| >= nx or |y| >= ny) are left as they are: the caller zeroes them.
+struct CellKernelTables {
+  int64_t ny, nx;  // map size
+  int64_t P, Q;    // padded table size, P >= 2 ny - 1, Q >= 2 nx - 1
+  double d, t;     // standoff and thickness, in pixels
+  double* kx;
+  double* ky;
+  double* kz;
+
+  MAGCNN_HD int64_t count() const { return ny * nx; }
+
+  MAGCNN_HD void operator()(int64_t i) const {
+    const int64_t y = i / nx, x = i % nx;
+    const bool transpose_inside = x < ny && y < nx;
+    if (transpose_inside && x < y) return;  // the thread at (y, x) transposed writes this one
+    const CellField f = cell_field(static_cast<double>(x), static_cast<double>(y), d, t);
+    mirror(y, x, f);
+    if (transpose_inside && x != y) mirror(x, y, CellField{f.ky, f.kx, f.kz});
+  }
+
+  MAGCNN_HD void mirror(int64_t y, int64_t x, CellField f) const {
+    for (int sy = 0; sy < 2; ++sy) {
+      if (sy == 1 && y == 0) break;
+      const int64_t row = sy == 0 ? y : P - y;
+      for (int sx = 0; sx < 2; ++sx) {
+        if (sx == 1 && x == 0) break;
+        const int64_t at = row * Q + (sx == 0 ? x : Q - x);
+        kx[at] = sx == 0 ? f.kx : -f.kx;
+        ky[at] = sy == 0 ? f.ky : -f.ky;
+        kz[at] = f.kz;
+      }
+    }
+  }
+};
+
+}  // namespace magcnn::kern

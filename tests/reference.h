@@ -1,0 +1,108 @@
+// Oracles written independently of kernels/: the textbook closed form of a uniformly magnetized cuboid in
+// long double, brute-force quadrature of point dipoles, and comparison helpers. Lengths in pixels.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace magcnn::test {
+
+struct Field3 {
+  long double kx, ky, kz;  // Bz / (mu0 Ms) per unit mx, my, mz
+};
+
+// Cuboid [x1, x2] x [y1, y2] x [-t, 0], sensor at (X, Y, d). Surface charges: arctan terms (top and bottom
+// faces, mz) and asinh terms (side faces, mx and my; ln(v + R) = asinh(v / sqrt(u^2 + w^2)) + a term that
+// cancels between the two v limits).
+inline Field3 cuboid_field(long double x1, long double x2, long double y1, long double y2, long double X,
+                           long double Y, long double d, long double t) {
+  const long double inv4pi = 1.0L / (4.0L * 3.14159265358979323846264338327950288L);
+  const long double us[2] = {X - x1, X - x2}, vs[2] = {Y - y1, Y - y2}, sgn[2] = {1.0L, -1.0L};
+  const long double ws[2] = {d + t, d};
+  long double kz = 0;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k) {
+        const long double u = us[i], v = vs[j], w = ws[k];
+        const long double r = std::sqrt(u * u + v * v + w * w);
+        // top face (w = d) counts +, bottom (w = d + t) counts -
+        kz += sgn[i] * sgn[j] * -sgn[k] * std::atan(u * v / (w * r));
+      }
+  auto side = [&](long double u_face, long double lo, long double hi) {
+    // -[asinh(v / sqrt(u^2 + w^2))] over v in [hi limit, lo limit] and w in [d, d + t]
+    const long double vv[2] = {lo, hi};
+    long double s = 0;
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k)
+        s += sgn[j] * sgn[k] * -std::asinh(vv[j] / std::sqrt(u_face * u_face + ws[k] * ws[k]));
+    return s;
+  };
+  // +x face at x2 (charge +), -x face at x1 (charge -); v runs from Y - y2 to Y - y1.
+  const long double kx = side(X - x2, Y - y1, Y - y2) - side(X - x1, Y - y1, Y - y2);
+  const long double ky = side(Y - y2, X - x1, X - x2) - side(Y - y1, X - x1, X - x2);
+  return {inv4pi * kx, inv4pi * ky, inv4pi * kz};
+}
+
+// The unit cell [-1/2, 1/2]^2 x [-t, 0] seen from offset (x, y).
+inline Field3 unit_cell_field(long double x, long double y, long double d, long double t) {
+  return cuboid_field(-0.5L, 0.5L, -0.5L, 0.5L, x, y, d, t);
+}
+
+// Point dipoles integrated over the unit cell: composite Gauss-Legendre, `sub` panels per side in x and y,
+// `subz` in z, 8 points per panel and axis. Independent of every closed form.
+inline Field3 unit_cell_field_brute_force(double x, double y, double d, double t, int sub = 8, int subz = 2) {
+  static const double gx[8] = {-0.9602898564975362, -0.7966664774136267, -0.5255324099163290, -0.1834346424956498,
+                               0.1834346424956498,  0.5255324099163290,  0.7966664774136267,  0.9602898564975362};
+  static const double gw[8] = {0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.3626837833783620,
+                               0.3626837833783620, 0.3137066458778873, 0.2223810344533745, 0.1012285362903763};
+  long double sx = 0, sy = 0, sz = 0;
+  const double hx = 1.0 / sub, hz = t / subz;
+  for (int a = 0; a < sub; ++a)
+    for (int i = 0; i < 8; ++i) {
+      const double xp = -0.5 + hx * (a + 0.5 + 0.5 * gx[i]);
+      for (int b = 0; b < sub; ++b)
+        for (int j = 0; j < 8; ++j) {
+          const double yp = -0.5 + hx * (b + 0.5 + 0.5 * gx[j]);
+          for (int c = 0; c < subz; ++c)
+            for (int k = 0; k < 8; ++k) {
+              const double zp = -t + hz * (c + 0.5 + 0.5 * gx[k]);
+              const double wgt = gw[i] * gw[j] * gw[k] * (0.5 * hx) * (0.5 * hx) * (0.5 * hz);
+              const double u = x - xp, v = y - yp, w = d - zp;
+              const double r2 = u * u + v * v + w * w, r = std::sqrt(r2), r5 = r2 * r2 * r;
+              sx += wgt * 3 * w * u / r5;
+              sy += wgt * 3 * w * v / r5;
+              sz += wgt * (3 * w * w / r5 - 1 / (r2 * r));
+            }
+        }
+    }
+  const long double inv4pi = 1.0L / (4.0L * 3.14159265358979323846264338327950288L);
+  return {inv4pi * sx, inv4pi * sy, inv4pi * sz};
+}
+
+// ||a - b|| / ||b|| over two arrays.
+template <class A, class B>
+double relative_l2(const A& a, const B& b) {
+  long double num = 0, den = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const long double diff = static_cast<long double>(a[i]) - static_cast<long double>(b[i]);
+    num += diff * diff;
+    den += static_cast<long double>(b[i]) * static_cast<long double>(b[i]);
+  }
+  return static_cast<double>(std::sqrt(num / den));
+}
+
+// A fresh seed every run, printed so that a failure can be reproduced (MAGCNN_TEST_SEED overrides it).
+inline uint64_t fresh_seed() {
+  if (const char* s = std::getenv("MAGCNN_TEST_SEED")) return std::stoull(s);
+  std::random_device rd;
+  const uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  std::cout << "[ seed     ] MAGCNN_TEST_SEED=" << seed << std::endl;
+  return seed;
+}
+
+}  // namespace magcnn::test

@@ -1,0 +1,167 @@
+// The cell kernels of kernels/cell_kernel.h against independent oracles: brute-force dipole quadrature,
+// the textbook cuboid formula in long double, the dipole limit, and their symmetries.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/cell_kernel.h"
+#include "reference.h"
+
+namespace magcnn::test {
+namespace {
+
+using kern::CellField;
+
+double scale_of(const Field3& f) {
+  return static_cast<double>(std::max({std::fabs(f.kx), std::fabs(f.ky), std::fabs(f.kz)}));
+}
+
+void expect_close(const CellField& got, const Field3& want, double rel, double abs_floor, const std::string& where) {
+  const double tol = rel * scale_of(want) + abs_floor;
+  EXPECT_NEAR(got.kx, static_cast<double>(want.kx), tol) << where << " (Kx)";
+  EXPECT_NEAR(got.ky, static_cast<double>(want.ky), tol) << where << " (Ky)";
+  EXPECT_NEAR(got.kz, static_cast<double>(want.kz), tol) << where << " (Kz)";
+}
+
+// The oracle itself: the textbook cuboid formula agrees with point dipoles integrated over the cell.
+TEST(CuboidClosedForm, MatchesBruteForceDipoleQuadrature) {
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> offset(-3.0, 3.0);
+  for (const double d : {0.25, 0.5, 1.0, 3.0, 8.0}) {
+    for (const double t : {0.05, 0.4, 2.0}) {
+      for (int trial = 0; trial < 3; ++trial) {
+        const double x = offset(rng), y = offset(rng);
+        const Field3 want = unit_cell_field_brute_force(x, y, d, t, d < 0.5 ? 16 : 8, t > d ? 8 : 2);
+        const Field3 closed = unit_cell_field(x, y, d, t);
+        const std::string where = "d=" + std::to_string(d) + " t=" + std::to_string(t) +
+                                  " at (" + std::to_string(x) + ", " + std::to_string(y) + ")";
+        const double tol = 1e-10 * scale_of(want);
+        EXPECT_NEAR(static_cast<double>(closed.kx), static_cast<double>(want.kx), tol) << where;
+        EXPECT_NEAR(static_cast<double>(closed.ky), static_cast<double>(want.ky), tol) << where;
+        EXPECT_NEAR(static_cast<double>(closed.kz), static_cast<double>(want.kz), tol) << where;
+      }
+    }
+  }
+}
+
+// The engine's closed form (rewritten to avoid cancellation) matches the textbook one near the cell.
+TEST(CellKernel, ClosedFormMatchesTextbookNearTheCell) {
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> offset(-4.0, 4.0);
+  for (const double d : {0.25, 1.0, 4.0}) {
+    for (const double t : {1e-3, 0.1, 1.0, 10.0}) {
+      for (int trial = 0; trial < 20; ++trial) {
+        const double x = trial < 4 ? 0.5 * trial : offset(rng), y = trial < 4 ? 0.0 : offset(rng);
+        const std::string where = "d=" + std::to_string(d) + " t=" + std::to_string(t) + " at (" +
+                                  std::to_string(x) + ", " + std::to_string(y) + ")";
+        expect_close(kern::cell_field_closed_form(x, y, d, t), unit_cell_field(x, y, d, t), 1e-12, 0, where);
+      }
+    }
+  }
+}
+
+// The far field's quadrature orders agree with the closed form where both are accurate, on both sides of
+// each switch-over distance, and cell_field is continuous across them.
+TEST(CellKernel, FarFieldQuadratureMatchesClosedFormAtEachBand) {
+  for (const double d : {0.25, 1.0, 4.0}) {
+    for (const double t : {0.01, 0.4, 3.0}) {
+      // Beyond 24 pixels the long-double textbook form itself loses digits (terms of order one, result
+      // ~t/r^3); the next test covers the outer bands.
+      for (const double r : {kern::kFarFieldOrder8From, kern::kFarFieldOrder6From, kern::kFarFieldOrder4From}) {
+        for (const double frac : {0.0, 0.37}) {
+          // sqrt(max(|x|,|y|)^2 + d^2) = r, at the band's inner edge
+          const double m = std::sqrt(std::max(r * r - d * d, 1.0));
+          const double x = m, y = frac * m;
+          const Field3 want = unit_cell_field(x, y, d, t);
+          const std::string where = "d=" + std::to_string(d) + " t=" + std::to_string(t) + " r=" + std::to_string(r);
+          // The long-double textbook form loses ~r^2 * 1e-19 / (t scale): keep the tolerance above that.
+          expect_close(kern::cell_field(x, y, d, t), want, 5e-12, 0, where);
+        }
+      }
+    }
+  }
+}
+
+// Beyond the closed form's reach: each order against the next higher one.
+TEST(CellKernel, FarFieldOrdersAgreeWithHigherOrders) {
+  std::mt19937_64 rng(fresh_seed());
+  for (const double d : {0.25, 2.0}) {
+    for (const double t : {0.01, 1.0}) {
+      for (const double r : {30.0, kern::kFarFieldOrder3From, 300.0, kern::kFarFieldOrder2From, 4000.0}) {
+        std::uniform_real_distribution<double> frac(0.0, 1.0);
+        const double x = r, y = frac(rng) * r;
+        const CellField ref = kern::cell_field_quadrature<8>(x, y, d, t);
+        const CellField got = kern::cell_field(x, y, d, t);
+        const double scale = std::max({std::fabs(ref.kx), std::fabs(ref.ky), std::fabs(ref.kz)});
+        EXPECT_NEAR(got.kx, ref.kx, 1e-13 * scale) << "r=" << r;
+        EXPECT_NEAR(got.ky, ref.ky, 1e-13 * scale) << "r=" << r;
+        EXPECT_NEAR(got.kz, ref.kz, 1e-13 * scale) << "r=" << r;
+      }
+    }
+  }
+}
+
+// Far away the cell is a point dipole of moment h^2 t at depth t/2; the next term falls as (1/r)^2.
+TEST(CellKernel, FarFieldTendsToTheDipoleLimit) {
+  const double d = 1.0, t = 0.5;
+  for (const double r : {100.0, 1000.0}) {
+    const double x = 0.6 * r, y = 0.8 * r, z = d + 0.5 * t;
+    const double r2 = x * x + y * y + z * z, rr = std::sqrt(r2), r5 = r2 * r2 * rr;
+    const double k = t * kern::kInvFourPi;  // moment h^2 t with h = 1
+    const CellField dip{k * 3 * z * x / r5, k * 3 * z * y / r5, k * (3 * z * z / r5 - 1 / (r2 * rr))};
+    const CellField got = kern::cell_field(x, y, d, t);
+    const double bound = 1.0 / (r * r);  // relative size of the octupole correction
+    EXPECT_NEAR(got.kx, dip.kx, bound * std::fabs(dip.kx)) << "r=" << r;
+    EXPECT_NEAR(got.ky, dip.ky, bound * std::fabs(dip.ky)) << "r=" << r;
+    EXPECT_NEAR(got.kz, dip.kz, bound * std::fabs(dip.kz)) << "r=" << r;
+  }
+}
+
+// Mirror and transpose symmetries hold to rounding (the tables impose them exactly).
+TEST(CellKernel, Symmetries) {
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> offset(-50.0, 50.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    const double x = offset(rng), y = offset(rng), d = 0.7, t = 0.2;
+    const CellField f = kern::cell_field(x, y, d, t);
+    const CellField mx = kern::cell_field(-x, y, d, t), my = kern::cell_field(x, -y, d, t);
+    const CellField tr = kern::cell_field(y, x, d, t);
+    const double tol = 1e-13 * std::max({std::fabs(f.kx), std::fabs(f.ky), std::fabs(f.kz)});
+    EXPECT_NEAR(mx.kx, -f.kx, tol);
+    EXPECT_NEAR(mx.ky, f.ky, tol);
+    EXPECT_NEAR(my.ky, -f.ky, tol);
+    EXPECT_NEAR(my.kz, f.kz, tol);
+    EXPECT_NEAR(tr.kx, f.ky, tol);
+    EXPECT_NEAR(tr.kz, f.kz, tol);
+  }
+}
+
+// The padded tables hold each offset once with the right sign, and zeros where the map cannot reach.
+TEST(CellKernel, TablesMirrorTheQuadrant) {
+  const int64_t ny = 5, nx = 7, P = 10, Q = 14;
+  std::vector<double> kx(P * Q, 0.0), ky(P * Q, 0.0), kz(P * Q, 0.0);
+  const kern::CellKernelTables op{ny, nx, P, Q, 0.8, 0.3, kx.data(), ky.data(), kz.data()};
+  for (int64_t i = 0; i < op.count(); ++i) op(i);
+  for (int64_t r = 0; r < P; ++r) {
+    for (int64_t c = 0; c < Q; ++c) {
+      const int64_t y = kern::signed_index(r, P), x = kern::signed_index(c, Q);
+      const std::size_t at = static_cast<std::size_t>(r * Q + c);
+      if (std::abs(y) >= ny || std::abs(x) >= nx) {
+        EXPECT_EQ(kz[at], 0.0) << r << "," << c;
+        continue;
+      }
+      // Exactly the quadrant's value, mirrored with the symmetry's sign.
+      const CellField f = kern::cell_field(std::abs(x), std::abs(y), 0.8, 0.3);
+      const double sx = x < 0 ? -1.0 : 1.0, sy = y < 0 ? -1.0 : 1.0;
+      const CellField g = std::abs(x) < std::abs(y) ? kern::cell_field(std::abs(y), std::abs(x), 0.8, 0.3) : f;
+      const double fkx = std::abs(x) < std::abs(y) ? g.ky : f.kx, fky = std::abs(x) < std::abs(y) ? g.kx : f.ky;
+      EXPECT_EQ(kx[at], sx * fkx) << r << "," << c;
+      EXPECT_EQ(ky[at], sy * fky) << r << "," << c;
+      EXPECT_EQ(kz[at], g.kz) << r << "," << c;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace magcnn::test
