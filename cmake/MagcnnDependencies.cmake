@@ -2,7 +2,14 @@
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(CLI11 CONFIG REQUIRED)
-find_package(tomlplusplus CONFIG REQUIRED)
+# toml++ header-only: Debian also ships it compiled, but headers alone travel to machines without it.
+find_path(TOMLPP_INCLUDE_DIR toml++/toml.h)
+if(NOT TOMLPP_INCLUDE_DIR)
+  message(FATAL_ERROR "toml++ not found (Debian: apt-get install libtomlplusplus-dev)")
+endif()
+add_library(magcnn_toml INTERFACE)
+target_include_directories(magcnn_toml SYSTEM INTERFACE ${TOMLPP_INCLUDE_DIR})
+target_compile_definitions(magcnn_toml INTERFACE TOML_HEADER_ONLY=1)
 
 # FFTW 3 (double for the exact CPU path, single for the float path the GPU mirrors), with its OpenMP
 # threading. GPL-2+: see README.md, section Licences.

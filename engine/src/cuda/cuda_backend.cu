@@ -1,0 +1,87 @@
+// The CUDA backend: device memory on one stream, cuFFT, cuRAND, and grid-stride kernels over the shared
+// element functors. Also the probe that tells whether a GPU works at all.
+#include <string>
+
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_context.h"
+#include "cuda/cuda_parts.h"
+#include "kernels/cuda/launch.cuh"
+#include "magcnn/device.h"
+#include "magcnn/log.h"
+
+namespace magcnn {
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device) : ctx_(device) {}
+
+  DeviceKind kind() const override { return DeviceKind::CUDA; }
+  std::string description() const override {
+    const cudaDeviceProp& p = ctx_.properties();
+    return "CUDA device " + std::to_string(ctx_.device()) + ": " + p.name + " (sm_" + std::to_string(p.major) +
+           std::to_string(p.minor) + ", " + std::to_string(p.multiProcessorCount) + " SMs)";
+  }
+  DType preferred_real() const override { return DType::F32; }
+
+  void* allocate(std::size_t bytes) override {
+    void* p = nullptr;
+    MAGCNN_CHECK(cudaMalloc(&p, bytes));
+    return p;
+  }
+  void deallocate(void* ptr) noexcept override {
+    const cudaError_t s = cudaFree(ptr);
+    if (s != cudaSuccess) log_warn("cudaFree failed: " + status_text(s));
+  }
+  void upload(void* dst, const void* src, std::size_t bytes) override {
+    MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
+    synchronize();  // the host buffer may go away once we return
+  }
+  void download(void* dst, const void* src, std::size_t bytes) override {
+    MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
+    synchronize();
+  }
+  void copy(void* dst, const void* src, std::size_t bytes) override {
+    MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));
+  }
+  void zero(void* dst, std::size_t bytes) override { MAGCNN_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx_.stream())); }
+  void synchronize() override { MAGCNN_CHECK(cudaStreamSynchronize(ctx_.stream())); }
+
+  std::unique_ptr<FftPlan> plan_fft(DType real_type, int64_t batch, int64_t ny, int64_t nx) override {
+    return cuda::make_cufft_plan(ctx_, real_type, batch, ny, nx);
+  }
+  std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
+    return cuda::make_curand_stream(ctx_, seed);
+  }
+
+#define MAGCNN_CUDA_RUN(Op) \
+  void run(const Op& op, int64_t n) override { MAGCNN_CHECK(kern::launch_elements(ctx_.stream(), op, n)); }
+  MAGCNN_ELEMENT_OPS(MAGCNN_CUDA_RUN)
+#undef MAGCNN_CUDA_RUN
+
+ private:
+  cuda::CudaContext ctx_;
+};
+
+}  // namespace
+
+CudaProbe probe_cuda_device() {
+  int count = 0;
+  const cudaError_t s = cudaGetDeviceCount(&count);
+  if (s != cudaSuccess) {
+    cudaGetLastError();  // clear it: "no GPU" is an answer, not a failure
+    return CudaProbe{false, "no GPU: cudaGetDeviceCount returned " + status_text(s)};
+  }
+  if (count == 0) return CudaProbe{false, "no GPU: cudaGetDeviceCount found none"};
+  cudaDeviceProp p{};
+  const cudaError_t q = cudaGetDeviceProperties(&p, 0);
+  if (q != cudaSuccess) {
+    cudaGetLastError();
+    return CudaProbe{false, "GPU 0 unusable: " + status_text(q)};
+  }
+  return CudaProbe{true, std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ")"};
+}
+
+std::unique_ptr<Backend> make_cuda_backend_impl(int device_index) { return std::make_unique<CudaBackend>(device_index); }
+
+}  // namespace magcnn

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One call on a machine with a GPU: inventory, build (sm_90 unless MAGCNN_CUDA_ARCH says otherwise), every
+# test (cpu and gpu labels), the benchmarks and a timed run of the programs, all logged under $OUT.
+# Run scripts/fetch-gpu-deps.sh first on a networked machine, then carry .deps:
+#   device run, carry [".deps"], command "bash scripts/gpu-check.sh"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+ARCH=${MAGCNN_CUDA_ARCH:-90}
+JOBS=$(nproc)
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+
+{
+  echo "date: $(date -u)"; echo "commit: $(git rev-parse --short HEAD 2>/dev/null) $(git status --porcelain 2>/dev/null | wc -l) uncommitted"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  nvcc --version | tail -2; cmake --version | head -1; g++ --version | head -1; ninja --version
+  for h in hdf5.h fftw3.h gtest/gtest.h benchmark/benchmark.h cudnn.h CLI/CLI.hpp toml++/toml.h; do
+    printf '%-24s ' "$h"; (echo "#include <$h>" | g++ -x c++ -fsyntax-only -I/usr/include/hdf5/serial -I/usr/local/cuda/include - 2>/dev/null && echo present) || echo missing
+  done
+  ls /usr/lib/x86_64-linux-gnu | grep -E "fftw3|hdf5" | head
+} > "$OUT/inventory.txt" 2>&1
+log "inventory: $(head -3 "$OUT/inventory.txt" | tail -1)"
+
+# Carried packages: unpacked into .deps/root and searched before the system.
+PREFIX=""
+if ls .deps/debs/*.deb >/dev/null 2>&1; then
+  rm -rf .deps/root && mkdir -p .deps/root
+  for f in .deps/debs/*.deb; do dpkg -x "$f" .deps/root; done
+  PREFIX="$PWD/.deps/root/usr"
+  export LD_LIBRARY_PATH="$PREFIX/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+fi
+
+start=$(date +%s)
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAGCNN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+  ${PREFIX:+-DCMAKE_PREFIX_PATH="$PREFIX"} > "$OUT/configure.log" 2>&1 || { log "configure FAILED"; tail -30 "$OUT/configure.log"; exit 1; }
+ninja -C build-gpu -j "$JOBS" > "$OUT/build.log" 2>&1 || { log "build FAILED"; grep -E "error" -A3 "$OUT/build.log" | head -40; exit 1; }
+log "build: $(( $(date +%s) - start )) s"
+
+ctest --test-dir build-gpu --output-on-failure > "$OUT/ctest.log" 2>&1
+log "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log")"
+grep -E "Failed|\*\*\*|Skipped|Not Run" "$OUT/ctest.log" | tee -a "$OUT/summary.txt"
+./build-gpu/tests/test_gpu > "$OUT/test_gpu.log" 2>&1
+grep -E "^\[ (gpu|case) |FAILED|PASSED|SKIPPED" "$OUT/test_gpu.log" | tee -a "$OUT/summary.txt"
+
+if [ -x build-gpu/bench/magcnn-bench ]; then
+  ./build-gpu/bench/magcnn-bench --benchmark_min_time=0.5s --benchmark_out="$OUT/bench.json" \
+    --benchmark_out_format=json ${MAGCNN_BENCH_FILTER:+--benchmark_filter="$MAGCNN_BENCH_FILTER"} > "$OUT/bench.txt" 2>&1
+  log "bench (median of repetitions where repeated):"
+  grep -vE "^\*\*\*|^---|WARNING" "$OUT/bench.txt" | tail -40 | tee -a "$OUT/summary.txt"
+fi
+
+if [ -x build-gpu/apps/magcnn-generate ]; then
+  ( time ./build-gpu/apps/magcnn-generate --device cuda --count 5000 --out "$OUT/seed_gpu.h5" ) > "$OUT/generate.log" 2>&1
+  log "magcnn-generate --device cuda --count 5000:"; tail -8 "$OUT/generate.log" | tee -a "$OUT/summary.txt"
+  rm -f "$OUT/seed_gpu.h5"
+fi
+log "total: $(( $(date +%s) - start )) s"
