@@ -64,43 +64,46 @@ MAGCNN_HD bool inside_ellipse(const double* p, double x, double y) {
 
 // shape[n, r, c] on an f x f grid of pitch h whose first pixel centre is at (lo, lo): the mean of the
 // indicator over pixels (r..r+1, c..c+1) (scipy.ndimage.convolve with a 2 x 2 box, as the seed), zero on
-// the outer ring.
+// the outer ring. The grid is stored with row stride `row_stride` and map stride `map_stride`, so that it
+// can be drawn straight into the forward model's zero-padded input.
 template <class T>
 struct RasterizeEllipse {
   const double* params;
   T* shape;
-  int64_t f;
+  int64_t f, row_stride, map_stride;
   double lo, h;
   MAGCNN_HD void operator()(int64_t i) const {
     const int64_t n = i / (f * f), r = (i / f) % f, c = i % f;
+    T& out = shape[n * map_stride + r * row_stride + c];
     const double* p = params + kEllipseParamCount * n;
     const double x = lo + h * static_cast<double>(c), y = lo + h * static_cast<double>(r);
     const bool ring = r == 0 || c == 0 || r == f - 1 || c == f - 1;
     const bool far = fabs(x + 0.5 * h - p[kCentreX]) > p[kHalfWidthX] + h ||
                      fabs(y + 0.5 * h - p[kCentreY]) > p[kHalfWidthY] + h;
     if (ring || far) {
-      shape[i] = T(0);
+      out = T(0);
       return;
     }
     int count = 0;
     for (int dr = 0; dr < 2; ++dr)
       for (int dc = 0; dc < 2; ++dc) count += inside_ellipse(p, x + dc * h, y + dr * h) ? 1 : 0;
-    shape[i] = static_cast<T>(0.25 * count);
+    out = static_cast<T>(0.25 * count);
   }
 };
 
-// Network-grid targets from the fine shape [N, f, f], sampled at every s-th fine pixel: the shape itself
-// ("shape"), or theta where the shape is non-zero ("polar", the seed's target_type 1). Output [N, o, o].
+// Network-grid targets from the fine shape (strided as in RasterizeEllipse), sampled at every s-th fine
+// pixel: the shape itself ("shape"), or theta where the shape is non-zero ("polar", the seed's
+// target_type 1). Output [N, o, o].
 template <class T>
 struct SampleTarget {
   const T* fine;
   const double* params;
   T* shape_target;
   T* polar_target;
-  int64_t f, o, s;
+  int64_t row_stride, map_stride, o, s;
   MAGCNN_HD void operator()(int64_t i) const {
     const int64_t n = i / (o * o), r = (i / o) % o, c = i % o;
-    const T v = fine[(n * f + r * s) * f + c * s];
+    const T v = fine[n * map_stride + r * s * row_stride + c * s];
     shape_target[i] = v;
     polar_target[i] = v > T(0) ? static_cast<T>(params[kEllipseParamCount * n + kTheta]) : T(0);
   }

@@ -10,15 +10,16 @@
 
 namespace magcnn::kern {
 
-// dst[n, y, x] (P x Q) = src[n, y, x] inside the ny x nx map, 0 in the padding.
+// dst[n, y, x] (P x Q) = src[n, y, x] for the ny x nx map in the top-left corner. The rest of dst, the
+// padding, is zeroed once when the workspace is made and never written: only map pixels are elements.
 template <class T>
-struct EmbedPadded {
+struct EmbedInterior {
   const T* src;
   T* dst;
   int64_t ny, nx, P, Q;
   MAGCNN_HD void operator()(int64_t i) const {
-    const int64_t n = i / (P * Q), r = i % (P * Q), y = r / Q, x = r % Q;
-    dst[i] = (y < ny && x < nx) ? src[(n * ny + y) * nx + x] : T(0);
+    const int64_t n = i / (ny * nx), r = i % (ny * nx), y = r / nx, x = r % nx;
+    dst[(n * P + y) * Q + x] = src[i];
   }
 };
 

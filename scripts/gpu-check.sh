@@ -44,7 +44,7 @@ grep -E "Failed|\*\*\*|Skipped|Not Run" "$OUT/ctest.log" | tee -a "$OUT/summary.
 grep -E "^\[ (gpu|case) |FAILED|PASSED|SKIPPED" "$OUT/test_gpu.log" | tee -a "$OUT/summary.txt"
 
 if [ -x build-gpu/bench/magcnn-bench ]; then
-  ./build-gpu/bench/magcnn-bench --benchmark_min_time=0.5s --benchmark_out="$OUT/bench.json" \
+  ./build-gpu/bench/magcnn-bench --benchmark_min_time=0.5 --benchmark_out="$OUT/bench.json" \
     --benchmark_out_format=json ${MAGCNN_BENCH_FILTER:+--benchmark_filter="$MAGCNN_BENCH_FILTER"} > "$OUT/bench.txt" 2>&1
   log "bench (median of repetitions where repeated):"
   grep -vE "^\*\*\*|^---|WARNING" "$OUT/bench.txt" | tail -40 | tee -a "$OUT/summary.txt"

@@ -106,11 +106,13 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
 
   const int64_t B = options.max_batch, ps = P_ / s, qs = Q_ / s;
   work_ = std::make_unique<Workspace>();
-  work_->padded = Tensor(backend, dtype_, Shape{3 * B, P_, Q_});
-  work_->spectrum = Tensor(backend, dtype_, Shape{3 * B, P_, 2 * qh});
+  const int64_t planes = (options.collinear_only ? 1 : 3) * B;
+  work_->padded = Tensor(backend, dtype_, Shape{planes, P_, Q_});
+  work_->padded.zero();  // the padding stays zero: only map interiors are ever written
+  work_->spectrum = Tensor(backend, dtype_, Shape{planes, P_, 2 * qh});
   work_->folded = Tensor(backend, dtype_, Shape{B, ps, 2 * (qs / 2 + 1)});
   work_->coarse = Tensor(backend, dtype_, Shape{B, ps, qs});
-  forward_plan(B);
+  forward_plan(planes);
   inverse_plan(B);
 }
 
@@ -161,12 +163,13 @@ namespace {
 template <class T>
 void run_embed(Backend& b, const TensorView& src, T* dst, int64_t ny, int64_t nx, int64_t P, int64_t Q) {
   const int64_t n = src.shape[0];
-  b.run(kern::EmbedPadded<T>{src.as<T>(), dst, ny, nx, P, Q}, n * P * Q);
+  b.run(kern::EmbedInterior<T>{src.as<T>(), dst, ny, nx, P, Q}, n * ny * nx);
 }
 
 }  // namespace
 
 void ForwardModel::compute(const TensorView& mx, const TensorView& my, const TensorView& mz, const TensorView& bz) {
+  MAGCNN_REQUIRE(!options_.collinear_only, "this forward model was planned for collinear maps only");
   check_maps(mx, "mx", 3, 0);
   check_maps(my, "my", 3, 0);
   check_maps(mz, "mz", 3, 0);
@@ -194,17 +197,32 @@ void ForwardModel::compute(const TensorView& mx, const TensorView& my, const Ten
 
 void ForwardModel::compute_collinear(const TensorView& shape, const TensorView& direction, const TensorView& bz) {
   check_maps(shape, "shape", 3, 0);
-  check_maps(direction, "direction", 2, 3);
   const int64_t n = shape.shape[0];
-  MAGCNN_REQUIRE(direction.shape[0] == n, "shape holds " << n << " maps but direction " << direction.shape[0]);
+  const TensorView input = collinear_input(n);
+  if (dtype_ == DType::F64) {
+    run_embed<double>(backend_, shape, input.as<double>(), ny_, nx_, P_, Q_);
+  } else {
+    run_embed<float>(backend_, shape, input.as<float>(), ny_, nx_, P_, Q_);
+  }
+  compute_collinear_prepared(direction, bz);
+}
+
+TensorView ForwardModel::collinear_input(int64_t n) const {
+  MAGCNN_REQUIRE(n >= 1 && n <= options_.max_batch, "collinear input for " << n << " maps; this model takes 1 to "
+                                                                            << options_.max_batch);
+  TensorView v = work_->padded.view().slice(0, n);
+  return v;
+}
+
+void ForwardModel::compute_collinear_prepared(const TensorView& direction, const TensorView& bz) {
+  check_maps(direction, "direction", 2, 3);
+  const int64_t n = direction.shape[0];
   check_field(bz, n);
   const int64_t s = options_.output_stride;
   const int64_t folded = n * (P_ / s) * ((Q_ / s) / 2 + 1);
   auto run = [&](auto zero) {
     using T = decltype(zero);
-    T* padded = work_->padded.data<T>();
-    run_embed<T>(backend_, shape, padded, ny_, nx_, P_, Q_);
-    forward_plan(n).forward(padded, work_->spectrum.data<T>());
+    forward_plan(n).forward(work_->padded.data<T>(), work_->spectrum.data<T>());
     const T* k = spectra_.data<T>();
     const int64_t half = P_ * (Q_ / 2 + 1);
     backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half}, k, k + half,

@@ -29,7 +29,6 @@ struct Generator::Buffers {
   Tensor uniforms;   // [B, 7] f64
   Tensor params;     // [B, 9] f64
   Tensor direction;  // [B, 3]
-  Tensor fine;       // [B, F, F] shape on the fine grid
   Tensor b;          // [B, n, n] normalized field
   Tensor shape;      // [B, n, n]
   Tensor polar;      // [B, n, n]
@@ -75,6 +74,7 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   options.unit = FieldUnit::Normalized;
   options.max_batch = capacity_;
   options.output_stride = settings.finer_grid;
+  options.collinear_only = true;
   forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
 
   uniforms_ = backend.uniform_stream(settings.seed);
@@ -83,7 +83,6 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   buf_->uniforms = Tensor(backend, DType::F64, Shape{B, kern::kUniformsPerSample});
   buf_->params = Tensor(backend, DType::F64, Shape{B, kern::kEllipseParamCount});
   buf_->direction = Tensor(backend, real, Shape{B, 3});
-  buf_->fine = Tensor(backend, real, Shape{B, fine, fine});
   buf_->b = Tensor(backend, real, Shape{B, o, o});
   buf_->shape = Tensor(backend, real, Shape{B, o, o});
   buf_->polar = Tensor(backend, real, Shape{B, o, o});
@@ -106,10 +105,13 @@ void Generator::next(int64_t n, SampleBatch& out) {
     backend_.run(kern::EllipseFromUniforms<T>{b.uniforms.data<double>(), b.params.data<double>(), b.direction.data<T>(),
                                               settings_.rmax, lo, hi},
                  n);
-    backend_.run(kern::RasterizeEllipse<T>{b.params.data<double>(), b.fine.data<T>(), f, lo, h}, n * f * f);
-    forward_->compute_collinear(b.fine.view().slice(0, n), b.direction.view().slice(0, n), b.b.view().slice(0, n));
-    backend_.run(kern::SampleTarget<T>{b.fine.data<T>(), b.params.data<double>(), b.shape.data<T>(), b.polar.data<T>(),
-                                       f, o, s},
+    // The shapes are drawn straight into the forward model's zero-padded input: no copy.
+    const TensorView fine = forward_->collinear_input(n);
+    const int64_t row = fine.shape[2], map = fine.shape[1] * fine.shape[2];
+    backend_.run(kern::RasterizeEllipse<T>{b.params.data<double>(), fine.as<T>(), f, row, map, lo, h}, n * f * f);
+    forward_->compute_collinear_prepared(b.direction.view().slice(0, n), b.b.view().slice(0, n));
+    backend_.run(kern::SampleTarget<T>{fine.as<T>(), b.params.data<double>(), b.shape.data<T>(), b.polar.data<T>(),
+                                       row, map, o, s},
                  n * o * o);
     const std::size_t maps = static_cast<std::size_t>(n * o * o);
     download_as_float(backend_, b.b.data<T>(), maps, b.host_stage, out.b);

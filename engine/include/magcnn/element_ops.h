@@ -23,7 +23,7 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
   X(::magcnn::ops::CellKernelTables)                                                              \
   X(::magcnn::kern::SpectrumPlane<float>) X(::magcnn::kern::SpectrumPlane<double>)                \
   X(::magcnn::kern::TransferSpectra<float>) X(::magcnn::kern::TransferSpectra<double>)            \
-  X(::magcnn::kern::EmbedPadded<float>) X(::magcnn::kern::EmbedPadded<double>)                    \
+  X(::magcnn::kern::EmbedInterior<float>) X(::magcnn::kern::EmbedInterior<double>)                    \
   X(::magcnn::ops::ProductThree<float>) X(::magcnn::ops::ProductThree<double>)                    \
   X(::magcnn::ops::ProductCollinear<float>) X(::magcnn::ops::ProductCollinear<double>)            \
   X(::magcnn::kern::CropScale<float>) X(::magcnn::kern::CropScale<double>)                        \

@@ -40,6 +40,7 @@ struct ForwardOptions {
   FieldUnit unit = FieldUnit::Tesla;
   int64_t max_batch = 1;      // maps per call, at most
   int64_t output_stride = 1;  // keep every s-th pixel in y and x, starting at pixel 0
+  bool collinear_only = false;  // size workspaces for compute_collinear alone (a third of the memory)
   // Real type of maps and fields; defaults to the backend's (double on the CPU, float on the GPU).
   DType dtype = DType::F32;
   bool dtype_from_backend = true;
@@ -59,6 +60,12 @@ class ForwardModel {
   void compute(const TensorView& mx, const TensorView& my, const TensorView& mz, const TensorView& bz);
   // m = shape * direction: shape [N, ny, nx], direction [N, 3] (unit vectors). One FFT per map.
   void compute_collinear(const TensorView& shape, const TensorView& direction, const TensorView& bz);
+
+  // For callers that draw shapes themselves (the generator): the model's own input slots [N, P, Q], whose
+  // padding is zero and stays zero. Write each shape into the top-left ny x nx corner, then call
+  // compute_collinear_prepared; nothing is copied.
+  TensorView collinear_input(int64_t n) const;
+  void compute_collinear_prepared(const TensorView& direction, const TensorView& bz);
 
   int64_t ny() const { return ny_; }
   int64_t nx() const { return nx_; }

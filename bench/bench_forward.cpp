@@ -1,0 +1,154 @@
+// magcnn-bench: Google Benchmark suite for the forward model and the generator, on every backend that
+// works here. Each benchmark checks its result against a closed form or an invariant before timing.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "../tests/reference.h"
+#include "magcnn/device.h"
+#include "magcnn/forward_model.h"
+#include "magcnn/generator.h"
+
+namespace magcnn::bench {
+namespace {
+
+std::unique_ptr<Backend> backend_for(DeviceKind kind) {
+  return kind == DeviceKind::CPU ? make_cpu_backend() : make_cuda_backend();
+}
+
+// A uniformly magnetized square map is one cuboid: its centre pixel has a closed form.
+void check_uniform_map(Backend& backend, int64_t n, double d, double t) {
+  const FilmGeometry g{1.0, d, t, 1.0};
+  ForwardModel model(backend, g, n, n, ForwardOptions{});
+  Tensor mx(backend, model.dtype(), Shape{1, n, n}), bz(backend, model.dtype(), Shape{1, n, n});
+  const double dir[3] = {0.6, 0.0, 0.8};
+  double got = 0;
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    Tensor my(backend, model.dtype(), Shape{1, n, n}), mz(backend, model.dtype(), Shape{1, n, n});
+    mx.upload(std::vector<T>(n * n, T(dir[0])));
+    my.upload(std::vector<T>(n * n, T(dir[1])));
+    mz.upload(std::vector<T>(n * n, T(dir[2])));
+    model.compute(mx, my, mz, bz);
+    got = static_cast<double>(bz.to_host<T>()[(n / 2) * n + n / 3]);
+  };
+  if (model.dtype() == DType::F64) run(0.0); else run(0.0f);
+  const test::Field3 f = test::cuboid_field(-0.5L, n - 0.5L, -0.5L, n - 0.5L, n / 3, n / 2, d, t);
+  const double want = kMu0 * static_cast<double>(dir[0] * f.kx + dir[2] * f.kz);
+  if (std::fabs(got - want) > 1e-5 * std::fabs(want))
+    throw std::runtime_error("forward model check failed: " + std::to_string(got) + " vs " + std::to_string(want));
+}
+
+template <class T>
+std::vector<T> random_component(std::mt19937_64& rng, int64_t count) {
+  std::uniform_real_distribution<double> u(-0.577, 0.577);
+  std::vector<T> v(count);
+  for (auto& x : v) x = static_cast<T>(u(rng));
+  return v;
+}
+
+// One n x n map, three components, end to end: cell kernels and their spectra, then the field.
+void BM_ForwardMapWithKernels(benchmark::State& state, DeviceKind kind) {
+  auto backend = backend_for(kind);
+  const int64_t n = state.range(0);
+  check_uniform_map(*backend, 64, 0.5, 0.1);
+  const FilmGeometry g{1.0, 0.5, 0.1, 1.0};
+  std::mt19937_64 rng(1);
+  const DType dt = backend->preferred_real();
+  Tensor mx(*backend, dt, Shape{1, n, n}), my(*backend, dt, Shape{1, n, n}), mz(*backend, dt, Shape{1, n, n}),
+      bz(*backend, dt, Shape{1, n, n});
+  for (Tensor* t : {&mx, &my, &mz}) {
+    if (dt == DType::F64) t->upload(random_component<double>(rng, n * n)); else t->upload(random_component<float>(rng, n * n));
+  }
+  for (auto _ : state) {
+    ForwardModel model(*backend, g, n, n, ForwardOptions{});
+    model.compute(mx, my, mz, bz);
+    backend->synchronize();
+  }
+  state.SetLabel(backend->description());
+}
+
+// The same map with the spectra already cached: the FFT part alone.
+void BM_ForwardMapCached(benchmark::State& state, DeviceKind kind) {
+  auto backend = backend_for(kind);
+  const int64_t n = state.range(0);
+  const FilmGeometry g{1.0, 0.5, 0.1, 1.0};
+  std::mt19937_64 rng(2);
+  const DType dt = backend->preferred_real();
+  Tensor mx(*backend, dt, Shape{1, n, n}), my(*backend, dt, Shape{1, n, n}), mz(*backend, dt, Shape{1, n, n}),
+      bz(*backend, dt, Shape{1, n, n});
+  for (Tensor* t : {&mx, &my, &mz}) {
+    if (dt == DType::F64) t->upload(random_component<double>(rng, n * n)); else t->upload(random_component<float>(rng, n * n));
+  }
+  ForwardModel model(*backend, g, n, n, ForwardOptions{});
+  for (auto _ : state) {
+    model.compute(mx, my, mz, bz);
+    backend->synchronize();
+  }
+  state.SetLabel(backend->description());
+}
+
+// The cell-kernel tables alone (double), for an n x n map.
+void BM_CellKernelTables(benchmark::State& state, DeviceKind kind) {
+  auto backend = backend_for(kind);
+  const int64_t n = state.range(0), P = fft_friendly_size(2 * n - 1);
+  Tensor tables(*backend, DType::F64, Shape{3, P, P});
+  double* p = tables.data<double>();
+  const ops::CellKernelTables op{n, n, P, P, 2.0, 0.2, p, p + P * P, p + 2 * P * P};
+  for (auto _ : state) {
+    backend->run(op, op.count());
+    backend->synchronize();
+  }
+  state.counters["evaluations_per_s"] = benchmark::Counter(static_cast<double>(n * (n + 1) / 2), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(backend->description());
+}
+
+// The seed's data set: 5000 samples (32 x 32, fine grid 128, exact model), to host memory, no file I/O.
+void BM_GenerateSeedSet(benchmark::State& state, DeviceKind kind) {
+  auto backend = backend_for(kind);
+  GeneratorSettings s;
+  s.count = state.range(0);
+  s.seed = 12345;
+  for (auto _ : state) {
+    Generator gen(*backend, s);
+    SampleBatch batch;
+    double total = 0;
+    for (int64_t done = 0; done < s.count; done += batch.count) {
+      gen.next(std::min(gen.batch_capacity(), s.count - done), batch);
+      total += batch.b[batch.b.size() / 2];
+    }
+    if (!std::isfinite(total)) throw std::runtime_error("generator produced a non-finite field");
+  }
+  state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(s.count), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(backend->description());
+}
+
+void register_all() {
+  std::vector<std::pair<DeviceKind, std::string>> kinds{{DeviceKind::CPU, "cpu"}};
+  if (probe_cuda().usable) kinds.emplace_back(DeviceKind::CUDA, "cuda");
+  for (const auto& [kind, name] : kinds) {
+    benchmark::RegisterBenchmark(("generate_seed_set/" + name).c_str(), BM_GenerateSeedSet, kind)
+        ->Arg(5000)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("forward_map_with_kernels/" + name).c_str(), BM_ForwardMapWithKernels, kind)
+        ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("forward_map_cached/" + name).c_str(), BM_ForwardMapCached, kind)
+        ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("cell_kernel_tables/" + name).c_str(), BM_CellKernelTables, kind)
+        ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
+}  // namespace
+}  // namespace magcnn::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  magcnn::bench::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
