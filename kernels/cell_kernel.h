@@ -175,17 +175,16 @@ MAGCNN_HD CellField cell_field(double x, double y, double d, double t) {
   return cell_field_quadrature<2>(x, y, d, t);
 }
 
-// Fills the zero-padded periodic kernel tables [P, Q] (row y, column x) for an ny x nx map, one element
-// per offset of the first quadrant. Symmetries: Kx odd in x and even in y, Ky(x, y) = Kx(y, x), Kz even in
-// both and symmetric under x <-> y, so each evaluation fills up to eight entries of each table. Entries at
-// offsets the map cannot reach (|x| >= nx or |y| >= ny) are left as they are: the caller zeroes them.
-struct CellKernelTables {
+// Fills the first quadrant of the cell-kernel tables, [3][P/2+1][Q/2+1] doubles holding Kx, Ky, Kz at
+// offsets (y, x) in 0..P/2 x 0..Q/2, for an ny x nx map padded to P x Q (P, Q even). The other quadrants
+// follow from the parities (Kx odd in x and even in y, Ky even in x and odd in y, Kz even in both), and
+// Ky(x, y) = Kx(y, x), Kz(x, y) = Kz(y, x), so each evaluation fills the entry and its transpose. Offsets
+// the map cannot reach (y >= ny or x >= nx) are left as they are: the caller zeroes them.
+struct CellKernelQuadrant {
   int64_t ny, nx;  // map size
-  int64_t P, Q;    // padded table size, P >= 2 ny - 1, Q >= 2 nx - 1
+  int64_t P, Q;    // padded size, P >= 2 ny - 1, Q >= 2 nx - 1, both even
   double d, t;     // standoff and thickness, in pixels
-  double* kx;
-  double* ky;
-  double* kz;
+  double* quadrant;
 
   MAGCNN_HD int64_t count() const { return ny * nx; }
 
@@ -194,22 +193,57 @@ struct CellKernelTables {
     const bool transpose_inside = x < ny && y < nx;
     if (transpose_inside && x < y) return;  // the thread at (y, x) transposed writes this one
     const CellField f = cell_field(static_cast<double>(x), static_cast<double>(y), d, t);
-    mirror(y, x, f);
-    if (transpose_inside && x != y) mirror(x, y, CellField{f.ky, f.kx, f.kz});
+    store(y, x, f);
+    if (transpose_inside && x != y) store(x, y, CellField{f.ky, f.kx, f.kz});
   }
 
-  MAGCNN_HD void mirror(int64_t y, int64_t x, CellField f) const {
-    for (int sy = 0; sy < 2; ++sy) {
-      if (sy == 1 && y == 0) break;
-      const int64_t row = sy == 0 ? y : P - y;
-      for (int sx = 0; sx < 2; ++sx) {
-        if (sx == 1 && x == 0) break;
-        const int64_t at = row * Q + (sx == 0 ? x : Q - x);
-        kx[at] = sx == 0 ? f.kx : -f.kx;
-        ky[at] = sy == 0 ? f.ky : -f.ky;
-        kz[at] = f.kz;
-      }
+  MAGCNN_HD void store(int64_t y, int64_t x, CellField f) const {
+    const int64_t plane = (P / 2 + 1) * (Q / 2 + 1), at = y * (Q / 2 + 1) + x;
+    quadrant[at] = f.kx;
+    quadrant[plane + at] = f.ky;
+    quadrant[2 * plane + at] = f.kz;
+  }
+};
+
+// The full periodic tables [3][P][Q] from the quadrant, with each kernel's parity.
+struct MirrorQuadrant {
+  const double* quadrant;
+  double* tables;
+  int64_t P, Q;
+  MAGCNN_HD void operator()(int64_t i) const {
+    const int64_t comp = i / (P * Q), r = (i / Q) % P, c = i % Q;
+    const int64_t y = signed_index(r, P), x = signed_index(c, Q);
+    const int64_t ay = y < 0 ? -y : y, ax = x < 0 ? -x : x;
+    const double v = quadrant[(comp * (P / 2 + 1) + ay) * (Q / 2 + 1) + ax];
+    const bool negate = (comp == 0 && x < 0) || (comp == 1 && y < 0);
+    tables[i] = negate ? -v : v;
+  }
+};
+
+// Kernel spectra on the half spectrum [3][P][Q/2+1] from the quadrant's real-to-real transforms R (same
+// layout as the quadrant): the DFT of an even sequence of period N is its DCT-I (REDFT00) over 0..N/2,
+// that of an odd one is -i times its DST-I (RODFT00) over 1..N/2-1, shifted by one, and zero at 0 and N/2.
+// Planes: Im DFT(Kx), Im DFT(Ky), Re DFT(Kz), each times `scale`.
+template <class T>
+struct ParityPlanes {
+  const double* r2r;
+  T* planes;
+  int64_t P, Q;
+  double scale;
+  MAGCNN_HD void operator()(int64_t i) const {
+    const int64_t qh = Q / 2 + 1, comp = i / (P * qh), fy = (i / qh) % P, fx = i % qh;
+    const bool upper = fy > P / 2;
+    const int64_t fq = upper ? P - fy : fy;  // even in fy; the odd y-parity flips the sign above P/2
+    const double v = r2r[(comp * (P / 2 + 1) + fq) * qh + fx];
+    double out = 0;
+    if (comp == 0) {
+      out = (fx >= 1 && fx <= Q / 2 - 1) ? -v : 0.0;
+    } else if (comp == 1) {
+      out = (fq >= 1 && fq <= P / 2 - 1) ? (upper ? v : -v) : 0.0;
+    } else {
+      out = v;
     }
+    planes[i] = static_cast<T>(scale * out);
   }
 };
 

@@ -60,15 +60,17 @@ struct TransferSpectra {
   }
 };
 
-// Magnetization spectra of N maps: three component planes, laid out [3, N, P, Q/2+1].
+// One magnetization component's spectra of N maps [N, P, Q/2+1] (component 0: mx, 1: my, 2: mz).
 template <class T>
-struct ThreeComponentSource {
+struct ComponentSource {
   const Complex<T>* m;
-  int64_t batch, plane;  // plane = P * (Q/2 + 1)
+  int64_t plane;  // P * (Q/2 + 1)
+  int component;
   MAGCNN_HD void get(int64_t n, int64_t k, Complex<T>& mx, Complex<T>& my, Complex<T>& mz) const {
-    mx = m[n * plane + k];
-    my = m[(batch + n) * plane + k];
-    mz = m[(2 * batch + n) * plane + k];
+    const Complex<T> v = m[n * plane + k], zero{T(0), T(0)};
+    mx = component == 0 ? v : zero;
+    my = component == 1 ? v : zero;
+    mz = component == 2 ? v : zero;
   }
 };
 
@@ -90,7 +92,8 @@ struct CollinearSource {
 // Bz spectrum Kz mz + i (Ax mx + Ay my), folded: sampling the output at every s-th pixel is the same as
 // summing the s x s aliases of each frequency and inverting on a (P/s) x (Q/s) grid, which makes the
 // inverse FFT s^2 times smaller. Frequencies past Q/2 come from Hermitian symmetry. s = 1 is the plain
-// product. Output [N, P/s, Q/(2s)+1].
+// product. Output [N, P/s, Q/(2s)+1], written or (accumulate) added to, so that the three components of
+// a map can be transformed one after another into one buffer.
 template <class T, class Source>
 struct FoldedProduct {
   Source source;
@@ -99,6 +102,7 @@ struct FoldedProduct {
   const T* kz_re;
   Complex<T>* out;
   int64_t P, Q, s;
+  bool accumulate;
 
   MAGCNN_HD Complex<T> product(int64_t n, int64_t fy, int64_t fx) const {
     const bool mirrored = fx > Q / 2;
@@ -117,7 +121,7 @@ struct FoldedProduct {
   MAGCNN_HD void operator()(int64_t i) const {
     const int64_t ps = P / s, qs = Q / s, qsh = qs / 2 + 1;
     const int64_t n = i / (ps * qsh), r = i % (ps * qsh), gy = r / qsh, gx = r % qsh;
-    Complex<T> sum{T(0), T(0)};
+    Complex<T> sum = accumulate ? out[i] : Complex<T>{T(0), T(0)};
     for (int64_t a = 0; a < s; ++a) {
       for (int64_t b = 0; b < s; ++b) {
         const Complex<T> v = product(n, gy + a * ps, gx + b * qs);

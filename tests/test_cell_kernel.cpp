@@ -137,28 +137,29 @@ TEST(CellKernel, Symmetries) {
   }
 }
 
-// The padded tables hold each offset once with the right sign, and zeros where the map cannot reach.
-TEST(CellKernel, TablesMirrorTheQuadrant) {
-  const int64_t ny = 5, nx = 7, P = 10, Q = 14;
-  std::vector<double> kx(P * Q, 0.0), ky(P * Q, 0.0), kz(P * Q, 0.0);
-  const kern::CellKernelTables op{ny, nx, P, Q, 0.8, 0.3, kx.data(), ky.data(), kz.data()};
+// The quadrant holds each offset's kernels (filled through the transpose where that is shorter), zeros
+// where the map cannot reach, and mirroring it gives each kernel's parity.
+TEST(CellKernel, QuadrantAndItsMirror) {
+  const int64_t ny = 5, nx = 7, P = 10, Q = 14, ph = P / 2 + 1, qh = Q / 2 + 1;
+  std::vector<double> quadrant(3 * ph * qh, 0.0), tables(3 * P * Q, -1.0);
+  const kern::CellKernelQuadrant op{ny, nx, P, Q, 0.8, 0.3, quadrant.data()};
   for (int64_t i = 0; i < op.count(); ++i) op(i);
+  const kern::MirrorQuadrant mirror{quadrant.data(), tables.data(), P, Q};
+  for (int64_t i = 0; i < 3 * P * Q; ++i) mirror(i);
   for (int64_t r = 0; r < P; ++r) {
     for (int64_t c = 0; c < Q; ++c) {
       const int64_t y = kern::signed_index(r, P), x = kern::signed_index(c, Q);
-      const std::size_t at = static_cast<std::size_t>(r * Q + c);
+      const std::size_t at = static_cast<std::size_t>(r * Q + c), plane = static_cast<std::size_t>(P * Q);
       if (std::abs(y) >= ny || std::abs(x) >= nx) {
-        EXPECT_EQ(kz[at], 0.0) << r << "," << c;
+        EXPECT_EQ(tables[at], 0.0) << r << "," << c;
+        EXPECT_EQ(tables[2 * plane + at], 0.0) << r << "," << c;
         continue;
       }
-      // Exactly the quadrant's value, mirrored with the symmetry's sign.
-      const CellField f = kern::cell_field(std::abs(x), std::abs(y), 0.8, 0.3);
-      const double sx = x < 0 ? -1.0 : 1.0, sy = y < 0 ? -1.0 : 1.0;
-      const CellField g = std::abs(x) < std::abs(y) ? kern::cell_field(std::abs(y), std::abs(x), 0.8, 0.3) : f;
-      const double fkx = std::abs(x) < std::abs(y) ? g.ky : f.kx, fky = std::abs(x) < std::abs(y) ? g.kx : f.ky;
-      EXPECT_EQ(kx[at], sx * fkx) << r << "," << c;
-      EXPECT_EQ(ky[at], sy * fky) << r << "," << c;
-      EXPECT_EQ(kz[at], g.kz) << r << "," << c;
+      const CellField f = kern::cell_field(static_cast<double>(x), static_cast<double>(y), 0.8, 0.3);
+      const double tol = 1e-13 * std::max({std::fabs(f.kx), std::fabs(f.ky), std::fabs(f.kz)});
+      EXPECT_NEAR(tables[at], f.kx, tol) << r << "," << c;
+      EXPECT_NEAR(tables[plane + at], f.ky, tol) << r << "," << c;
+      EXPECT_NEAR(tables[2 * plane + at], f.kz, tol) << r << "," << c;
     }
   }
 }

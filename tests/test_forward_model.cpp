@@ -326,3 +326,40 @@ TEST(FftFriendlySize, IsSmoothAndAMultiple) {
 
 }  // namespace
 }  // namespace magcnn::test
+
+namespace magcnn::test {
+namespace {
+
+// The CPU gets kernel spectra from DCT/DST transforms of the quadrant; the GPU mirrors the quadrant and
+// takes a full FFT. Both algorithms run here, on the CPU, and must agree.
+TEST(KernelSpectra, ParityTransformsEqualFullFftOfMirroredTables) {
+  auto cpu = make_cpu_backend();
+  for (const auto& [ny, nx] : {std::pair<int64_t, int64_t>{9, 14}, {32, 32}, {3, 40}}) {
+    const int64_t P = fft_friendly_size(2 * ny - 1, 2), Q = fft_friendly_size(std::max<int64_t>(2 * nx - 1, 4), 2);
+    const int64_t ph = P / 2 + 1, qh = Q / 2 + 1, plane = P * qh;
+    Tensor quadrant(*cpu, DType::F64, Shape{3, ph, qh});
+    quadrant.zero();
+    const ops::CellKernelQuadrant op{ny, nx, P, Q, 0.6, 0.15, quadrant.data<double>()};
+    cpu->run(op, op.count());
+    Tensor tables(*cpu, DType::F64, Shape{3, P, Q}), half(*cpu, DType::F64, Shape{3, P, 2 * qh});
+    cpu->run(kern::MirrorQuadrant{quadrant.data<double>(), tables.data<double>(), P, Q}, 3 * P * Q);
+    cpu->plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0})->forward(tables.data<double>(), half.data<double>());
+    std::vector<double> full(3 * plane);
+    const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
+    for (int c = 0; c < 3; ++c) {
+      const kern::SpectrumPlane<double> take{fft + c * plane, full.data() + c * plane, c < 2, 1.0};
+      for (int64_t i = 0; i < plane; ++i) take(i);
+    }
+    Tensor planes(*cpu, DType::F64, Shape{3, P, qh});
+    cpu->kernel_spectra(quadrant.data<double>(), P, Q, DType::F64, planes.data<double>(), 1.0);
+    const auto parity = planes.to_host<double>();
+    for (int c = 0; c < 3; ++c) {
+      const std::vector<double> a(parity.begin() + c * plane, parity.begin() + (c + 1) * plane);
+      const std::vector<double> b(full.begin() + c * plane, full.begin() + (c + 1) * plane);
+      EXPECT_LT(relative_l2(a, b), 1e-13) << ny << " x " << nx << ", component " << c;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace magcnn::test

@@ -93,18 +93,23 @@ TEST_F(Gpu, RectangleOfPixelsMatchesCuboidClosedForm) {
 }
 
 // Cell kernels are evaluated in double on the GPU too: they must agree with the CPU to rounding.
-TEST_F(Gpu, CellKernelTablesInDouble) {
+TEST_F(Gpu, CellKernelsAndSpectraInDouble) {
   const int64_t ny = 300, nx = 410, P = 600, Q = 820;
-  auto tables = [&](Backend& b) {
-    Tensor t(b, DType::F64, Shape{3, P, Q});
+  auto quadrant = [&](Backend& b) {
+    Tensor t(b, DType::F64, Shape{3, P / 2 + 1, Q / 2 + 1});
     t.zero();
-    double* p = t.data<double>();
-    const ops::CellKernelTables op{ny, nx, P, Q, 0.37, 0.11, p, p + P * Q, p + 2 * P * Q};
+    const ops::CellKernelQuadrant op{ny, nx, P, Q, 0.37, 0.11, t.data<double>()};
     b.run(op, op.count());
-    return t.to_host<double>();
+    return t;
   };
-  const auto want = tables(*cpu), got = tables(*gpu);
-  EXPECT_LT(relative_l2(got, want), 1e-13);
+  Tensor on_cpu = quadrant(*cpu), on_gpu = quadrant(*gpu);
+  EXPECT_LT(relative_l2(on_gpu.to_host<double>(), on_cpu.to_host<double>()), 1e-13);
+  auto spectra = [&](Backend& b, Tensor& q) {
+    Tensor planes(b, DType::F64, Shape{3, P, Q / 2 + 1});
+    b.kernel_spectra(q.data<double>(), P, Q, DType::F64, planes.data<double>(), 1.0);
+    return planes.to_host<double>();
+  };
+  EXPECT_LT(relative_l2(spectra(*gpu, on_gpu), spectra(*cpu, on_cpu)), 1e-12);
 }
 
 TEST_F(Gpu, CurandDeviceStreamMatchesHost) {

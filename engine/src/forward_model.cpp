@@ -2,6 +2,7 @@
 // sequence embed -> FFT -> folded spectral product -> inverse FFT -> crop and scale.
 #include "magcnn/forward_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -33,12 +34,12 @@ int64_t fft_friendly_size(int64_t minimum, int64_t multiple) {
   }
 }
 
-// Buffers for max_batch maps, sized once. Complex arrays are real tensors with interleaved (re, im).
+// Buffers for max_batch maps, sized once; components go through them one after another. Complex arrays
+// are real tensors with interleaved (re, im). The inverse FFT writes into `spectrum`, spent by then.
 struct ForwardModel::Workspace {
-  Tensor padded;    // [3 B, P, Q]
-  Tensor spectrum;  // [3 B, P, 2 (Q/2+1)]
-  Tensor folded;    // [B, P/s, 2 (Q/(2s)+1)]
-  Tensor coarse;    // [B, P/s, Q/s]
+  Tensor padded;    // [B, P, Q], padding zero
+  Tensor spectrum;  // [B, P, 2 (Q/2+1)]; then the inverse's output [B, P/s, Q/s]
+  Tensor folded;    // [B, P/s, 2 (Q/(2s)+1)], the field's spectrum summed over components
 };
 
 namespace {
@@ -47,27 +48,19 @@ template <class T>
 void fill_spectra(Backend& backend, ForwardMethod method, int64_t ny, int64_t nx, int64_t P, int64_t Q,
                   double d, double t, const Tensor& spectra) {
   const int64_t plane = P * (Q / 2 + 1);
-  T* kx = spectra.data<T>();
-  T* ky = kx + plane;
-  T* kz = ky + plane;
+  T* planes = spectra.data<T>();
   const double scale = 1.0 / static_cast<double>(P * Q);
   if (method == ForwardMethod::Spectral) {
-    backend.run(kern::TransferSpectra<T>{P, Q, d, t, scale, kx, ky, kz}, plane);
+    backend.run(kern::TransferSpectra<T>{P, Q, d, t, scale, planes, planes + plane, planes + 2 * plane}, plane);
     return;
   }
-  // Cell kernels and their FFT in double on every backend; only the finished spectrum is converted.
-  Tensor tables(backend, DType::F64, Shape{3, P, Q});
-  tables.zero();
-  double* table = tables.data<double>();
-  const ops::CellKernelTables op{ny, nx, P, Q, d, t, table, table + P * Q, table + 2 * P * Q};
+  // Cell kernels and their spectra in double on every backend; only the finished planes are converted.
+  Tensor quadrant(backend, DType::F64, Shape{3, P / 2 + 1, Q / 2 + 1});
+  quadrant.zero();
+  const ops::CellKernelQuadrant op{ny, nx, P, Q, d, t, quadrant.data<double>()};
   backend.run(op, op.count());
-  Tensor half(backend, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
-  backend.plan_fft(DType::F64, 3, P, Q)->forward(tables.data<double>(), half.data<double>());
-  const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
-  backend.run(kern::SpectrumPlane<T>{fft, kx, true, scale}, plane);
-  backend.run(kern::SpectrumPlane<T>{fft + plane, ky, true, scale}, plane);
-  backend.run(kern::SpectrumPlane<T>{fft + 2 * plane, kz, false, scale}, plane);
-  backend.synchronize();  // `tables` and `half` are freed on return
+  backend.kernel_spectra(quadrant.data<double>(), P, Q, dtype_of<T>(), planes, scale);
+  backend.synchronize();  // `quadrant` is freed on return
 }
 
 template <class T>
@@ -90,9 +83,11 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
   MAGCNN_REQUIRE(options.output_stride >= 1, "output stride must be at least 1, got " << options.output_stride);
   dtype_ = options.dtype_from_backend ? backend.preferred_real() : options.dtype;
   const int64_t s = options.output_stride;
-  // Linear (not circular) convolution needs P >= 2 ny - 1; the folded output needs P divisible by s.
-  P_ = fft_friendly_size(2 * ny - 1, s);
-  Q_ = fft_friendly_size(2 * nx - 1, s);
+  // Linear (not circular) convolution needs P >= 2 ny - 1; the folded output needs P divisible by s; the
+  // kernels' parity transforms need P even and at least 4.
+  const int64_t multiple = s % 2 == 0 ? s : 2 * s;
+  P_ = fft_friendly_size(std::max<int64_t>(2 * ny - 1, 4), multiple);
+  Q_ = fft_friendly_size(std::max<int64_t>(2 * nx - 1, 4), multiple);
   const double d = geometry.standoff_m / geometry.pixel_size_m;
   const double t = geometry.thickness_m / geometry.pixel_size_m;
 
@@ -106,13 +101,11 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
 
   const int64_t B = options.max_batch, ps = P_ / s, qs = Q_ / s;
   work_ = std::make_unique<Workspace>();
-  const int64_t planes = (options.collinear_only ? 1 : 3) * B;
-  work_->padded = Tensor(backend, dtype_, Shape{planes, P_, Q_});
+  work_->padded = Tensor(backend, dtype_, Shape{B, P_, Q_});
   work_->padded.zero();  // the padding stays zero: only map interiors are ever written
-  work_->spectrum = Tensor(backend, dtype_, Shape{planes, P_, 2 * qh});
+  work_->spectrum = Tensor(backend, dtype_, Shape{B, P_, 2 * qh});
   work_->folded = Tensor(backend, dtype_, Shape{B, ps, 2 * (qs / 2 + 1)});
-  work_->coarse = Tensor(backend, dtype_, Shape{B, ps, qs});
-  forward_plan(planes);
+  forward_plan(B);
   inverse_plan(B);
 }
 
@@ -121,16 +114,17 @@ ForwardModel::~ForwardModel() = default;
 int64_t ForwardModel::out_ny() const { return (ny_ + options_.output_stride - 1) / options_.output_stride; }
 int64_t ForwardModel::out_nx() const { return (nx_ + options_.output_stride - 1) / options_.output_stride; }
 
+// Input rows from ny on are padding (zero); of the inverse's output only the first out_ny rows are read.
 FftPlan& ForwardModel::forward_plan(int64_t batch) {
   auto& plan = forward_plans_[batch];
-  if (!plan) plan = backend_.plan_fft(dtype_, batch, P_, Q_);
+  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_, Q_, ny_, 0});
   return *plan;
 }
 
 FftPlan& ForwardModel::inverse_plan(int64_t batch) {
   auto& plan = inverse_plans_[batch];
   const int64_t s = options_.output_stride;
-  if (!plan) plan = backend_.plan_fft(dtype_, batch, P_ / s, Q_ / s);
+  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_ / s, Q_ / s, 0, out_ny()});
   return *plan;
 }
 
@@ -169,7 +163,6 @@ void run_embed(Backend& b, const TensorView& src, T* dst, int64_t ny, int64_t nx
 }  // namespace
 
 void ForwardModel::compute(const TensorView& mx, const TensorView& my, const TensorView& mz, const TensorView& bz) {
-  MAGCNN_REQUIRE(!options_.collinear_only, "this forward model was planned for collinear maps only");
   check_maps(mx, "mx", 3, 0);
   check_maps(my, "my", 3, 0);
   check_maps(mz, "mz", 3, 0);
@@ -177,19 +170,21 @@ void ForwardModel::compute(const TensorView& mx, const TensorView& my, const Ten
   MAGCNN_REQUIRE(my.shape[0] == n && mz.shape[0] == n,
                  "mx, my, mz hold different numbers of maps: " << n << ", " << my.shape[0] << ", " << mz.shape[0]);
   check_field(bz, n);
-  const int64_t plane = P_ * Q_, s = options_.output_stride;
+  const int64_t s = options_.output_stride;
   const int64_t folded = n * (P_ / s) * ((Q_ / s) / 2 + 1);
   auto run = [&](auto zero) {
     using T = decltype(zero);
     T* padded = work_->padded.data<T>();
-    const TensorView* comps[3] = {&mx, &my, &mz};
-    for (int c = 0; c < 3; ++c) run_embed<T>(backend_, *comps[c], padded + c * n * plane, ny_, nx_, P_, Q_);
-    forward_plan(3 * n).forward(padded, work_->spectrum.data<T>());
     const T* k = spectra_.data<T>();
     const int64_t half = P_ * (Q_ / 2 + 1);
-    backend_.run(ops::ProductThree<T>{{as_complex<T>(work_->spectrum), n, half}, k, k + half, k + 2 * half,
-                                      as_complex_mut<T>(work_->folded), P_, Q_, s},
-                 folded);
+    const TensorView* comps[3] = {&mx, &my, &mz};
+    for (int c = 0; c < 3; ++c) {
+      run_embed<T>(backend_, *comps[c], padded, ny_, nx_, P_, Q_);
+      forward_plan(n).forward(padded, work_->spectrum.data<T>());
+      backend_.run(ops::ProductComponent<T>{{as_complex<T>(work_->spectrum), half, c}, k, k + half, k + 2 * half,
+                                            as_complex_mut<T>(work_->folded), P_, Q_, s, c > 0},
+                   folded);
+    }
   };
   if (dtype_ == DType::F64) run(0.0); else run(0.0f);
   finish(n, bz);
@@ -226,7 +221,7 @@ void ForwardModel::compute_collinear_prepared(const TensorView& direction, const
     const T* k = spectra_.data<T>();
     const int64_t half = P_ * (Q_ / 2 + 1);
     backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half}, k, k + half,
-                                          k + 2 * half, as_complex_mut<T>(work_->folded), P_, Q_, s},
+                                          k + 2 * half, as_complex_mut<T>(work_->folded), P_, Q_, s, false},
                  folded);
   };
   if (dtype_ == DType::F64) run(0.0); else run(0.0f);
@@ -239,8 +234,9 @@ void ForwardModel::finish(int64_t n, const TensorView& bz) {
                                                          : 2.0 * geometry_.standoff_m / geometry_.thickness_m;
   auto run = [&](auto zero) {
     using T = decltype(zero);
-    inverse_plan(n).inverse(work_->folded.data<T>(), work_->coarse.data<T>());
-    backend_.run(kern::CropScale<T>{work_->coarse.data<T>(), bz.as<T>(), ps, qs, out_ny(), out_nx(), static_cast<T>(scale)},
+    T* coarse = work_->spectrum.data<T>();  // [n, P/s, Q/s]
+    inverse_plan(n).inverse(work_->folded.data<T>(), coarse);
+    backend_.run(kern::CropScale<T>{coarse, bz.as<T>(), ps, qs, out_ny(), out_nx(), static_cast<T>(scale)},
                  n * out_ny() * out_nx());
   };
   if (dtype_ == DType::F64) run(0.0); else run(0.0f);

@@ -74,7 +74,6 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   options.unit = FieldUnit::Normalized;
   options.max_batch = capacity_;
   options.output_stride = settings.finer_grid;
-  options.collinear_only = true;
   forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
 
   uniforms_ = backend.uniform_stream(settings.seed);

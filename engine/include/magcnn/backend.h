@@ -13,9 +13,19 @@
 
 namespace magcnn {
 
-// Batched 2-D real FFTs of one size and precision, planned once and executed many times, unnormalized.
-// forward: real [batch, ny, nx] -> half spectrum [batch, ny, nx/2+1]; inverse: the reverse (it may
-// overwrite its input, as c2r transforms do).
+// A batch of 2-D real FFTs: [batch, ny, nx] real <-> [batch, ny, nx/2+1] complex. rows_in promises that
+// input rows from rows_in on are zero (zero-padded maps); rows_out says that only the first rows_out rows
+// of the inverse's output are read. Backends may use them to skip work (FFTW does) or ignore them.
+struct FftSpec {
+  DType real_type = DType::F64;
+  int64_t batch = 1, ny = 1, nx = 1;
+  int64_t rows_in = 0;   // 0: all rows
+  int64_t rows_out = 0;  // 0: all rows
+};
+
+// Batched 2-D real FFTs of one FftSpec, planned once and executed many times, unnormalized.
+// forward: real -> half spectrum; inverse: the reverse. inverse may overwrite its input (as c2r
+// transforms do) and leaves output rows from rows_out on undefined.
 class FftPlan {
  public:
   virtual ~FftPlan() = default;
@@ -50,8 +60,14 @@ class Backend {
   // Waits for all queued work; errors of asynchronous work surface here at the latest.
   virtual void synchronize() = 0;
 
-  virtual std::unique_ptr<FftPlan> plan_fft(DType real_type, int64_t batch, int64_t ny, int64_t nx) = 0;
+  virtual std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) = 0;
   virtual std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) = 0;
+
+  // Spectra of the cell kernels from their first quadrant ([3][P/2+1][Q/2+1] doubles, as filled by
+  // kern::CellKernelQuadrant; P, Q even; overwritten) into the planes [3][P][Q/2+1] of `planes_type`:
+  // Im DFT(Kx), Im DFT(Ky), Re DFT(Kz), times `scale`. The CPU uses the parities (DCT-I / DST-I on the
+  // quadrant alone); the GPU mirrors the quadrant and runs a full double-precision FFT.
+  virtual void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) = 0;
 
   // run(op, n) applies op to elements 0..n-1.
 #define MAGCNN_DECLARE_RUN(Op) virtual void run(const Op& op, int64_t n) = 0;

@@ -10,9 +10,9 @@
 
 namespace magcnn::ops {
 
-using CellKernelTables = kern::CellKernelTables;
+using CellKernelQuadrant = kern::CellKernelQuadrant;
 template <class T>
-using ProductThree = kern::FoldedProduct<T, kern::ThreeComponentSource<T>>;
+using ProductComponent = kern::FoldedProduct<T, kern::ComponentSource<T>>;
 template <class T>
 using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
 
@@ -20,11 +20,12 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
 
 // X(op type) for every element operation, float and double variants separately.
 #define MAGCNN_ELEMENT_OPS(X)                                                                      \
-  X(::magcnn::ops::CellKernelTables)                                                              \
+  X(::magcnn::ops::CellKernelQuadrant) X(::magcnn::kern::MirrorQuadrant)                           \
+  X(::magcnn::kern::ParityPlanes<float>) X(::magcnn::kern::ParityPlanes<double>)                  \
   X(::magcnn::kern::SpectrumPlane<float>) X(::magcnn::kern::SpectrumPlane<double>)                \
   X(::magcnn::kern::TransferSpectra<float>) X(::magcnn::kern::TransferSpectra<double>)            \
   X(::magcnn::kern::EmbedInterior<float>) X(::magcnn::kern::EmbedInterior<double>)                    \
-  X(::magcnn::ops::ProductThree<float>) X(::magcnn::ops::ProductThree<double>)                    \
+  X(::magcnn::ops::ProductComponent<float>) X(::magcnn::ops::ProductComponent<double>)                    \
   X(::magcnn::ops::ProductCollinear<float>) X(::magcnn::ops::ProductCollinear<double>)            \
   X(::magcnn::kern::CropScale<float>) X(::magcnn::kern::CropScale<double>)                        \
   X(::magcnn::kern::EllipseFromUniforms<float>) X(::magcnn::kern::EllipseFromUniforms<double>)    \

@@ -40,7 +40,6 @@ struct ForwardOptions {
   FieldUnit unit = FieldUnit::Tesla;
   int64_t max_batch = 1;      // maps per call, at most
   int64_t output_stride = 1;  // keep every s-th pixel in y and x, starting at pixel 0
-  bool collinear_only = false;  // size workspaces for compute_collinear alone (a third of the memory)
   // Real type of maps and fields; defaults to the backend's (double on the CPU, float on the GPU).
   DType dtype = DType::F32;
   bool dtype_from_backend = true;

@@ -40,11 +40,19 @@ class CpuBackend final : public Backend {
   void zero(void* dst, std::size_t bytes) override { std::memset(dst, 0, bytes); }
   void synchronize() override {}
 
-  std::unique_ptr<FftPlan> plan_fft(DType real_type, int64_t batch, int64_t ny, int64_t nx) override {
-    return cpu::make_fftw_plan(real_type, batch, ny, nx);
-  }
+  std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cpu::make_fftw_plan(spec); }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
     return cpu::make_host_uniform_stream(seed);
+  }
+
+  void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
+    const int64_t count = 3 * P * (Q / 2 + 1);
+    cpu::parity_r2r(quadrant, P, Q);  // in place
+    if (planes_type == DType::F64) {
+      run(kern::ParityPlanes<double>{quadrant, static_cast<double*>(planes), P, Q, scale}, count);
+    } else {
+      run(kern::ParityPlanes<float>{quadrant, static_cast<float*>(planes), P, Q, scale}, count);
+    }
   }
 
 #define MAGCNN_CPU_RUN(Op) \
@@ -56,7 +64,7 @@ class CpuBackend final : public Backend {
   template <class Op>
   static void run_loop(const Op& op, int64_t n) {
     // Cell kernels cost ten times more near the cell than far away: balance them dynamically.
-    if constexpr (std::is_same_v<Op, ops::CellKernelTables>) {
+    if constexpr (std::is_same_v<Op, ops::CellKernelQuadrant>) {
       kern::cpu_for_dynamic(n, op);
     } else {
       kern::cpu_for(n, op);

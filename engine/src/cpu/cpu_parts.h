@@ -7,7 +7,10 @@
 
 namespace magcnn::cpu {
 
-std::unique_ptr<FftPlan> make_fftw_plan(DType real_type, int64_t batch, int64_t ny, int64_t nx);
+std::unique_ptr<FftPlan> make_fftw_plan(const FftSpec& spec);
+// The 2-D real-to-real transforms of the three kernel quadrants [3][P/2+1][Q/2+1] by their parities
+// (see kern::ParityPlanes), in place; entries outside each transform's range are set to zero.
+void parity_r2r(double* quadrant, int64_t P, int64_t Q);
 std::unique_ptr<UniformStream> make_host_uniform_stream(uint64_t seed);
 // kernels/philox.h on the host, whatever the build: tests compare it with cuRAND.
 std::unique_ptr<UniformStream> make_builtin_philox_stream(uint64_t seed);

@@ -47,11 +47,27 @@ class CudaBackend final : public Backend {
   void zero(void* dst, std::size_t bytes) override { MAGCNN_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx_.stream())); }
   void synchronize() override { MAGCNN_CHECK(cudaStreamSynchronize(ctx_.stream())); }
 
-  std::unique_ptr<FftPlan> plan_fft(DType real_type, int64_t batch, int64_t ny, int64_t nx) override {
-    return cuda::make_cufft_plan(ctx_, real_type, batch, ny, nx);
-  }
+  std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cuda::make_cufft_plan(ctx_, spec); }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
     return cuda::make_curand_stream(ctx_, seed);
+  }
+
+  // cuFFT has no real-to-real transforms: mirror the quadrant into full tables and transform in double.
+  void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
+    const int64_t plane = P * (Q / 2 + 1);
+    Tensor tables(*this, DType::F64, Shape{3, P, Q});
+    Tensor half(*this, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
+    run(kern::MirrorQuadrant{quadrant, tables.data<double>(), P, Q}, 3 * P * Q);
+    plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0})->forward(tables.data<double>(), half.data<double>());
+    const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
+    for (int c = 0; c < 3; ++c) {
+      if (planes_type == DType::F64) {
+        run(kern::SpectrumPlane<double>{fft + c * plane, static_cast<double*>(planes) + c * plane, c < 2, scale}, plane);
+      } else {
+        run(kern::SpectrumPlane<float>{fft + c * plane, static_cast<float*>(planes) + c * plane, c < 2, scale}, plane);
+      }
+    }
+    synchronize();  // `tables` and `half` are freed on return
   }
 
 #define MAGCNN_CUDA_RUN(Op) \

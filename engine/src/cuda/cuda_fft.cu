@@ -9,8 +9,11 @@ namespace {
 
 class CufftPlan final : public FftPlan {
  public:
-  CufftPlan(CudaContext& ctx, DType real_type, int64_t batch, int64_t ny, int64_t nx) : double_(real_type == DType::F64) {
-    int dims[2] = {static_cast<int>(ny), static_cast<int>(nx)};
+  // cuFFT's 2-D plans cannot skip zero rows; rows_in and rows_out are ignored (the GPU is not the
+  // bottleneck there).
+  CufftPlan(CudaContext& ctx, const FftSpec& spec) : double_(spec.real_type == DType::F64) {
+    const int64_t batch = spec.batch;
+    int dims[2] = {static_cast<int>(spec.ny), static_cast<int>(spec.nx)};
     MAGCNN_CHECK(cufftCreate(&forward_));
     MAGCNN_CHECK(cufftCreate(&inverse_));
     // Null embeddings: the basic contiguous layout, [batch, ny, nx] real and [batch, ny, nx/2+1] complex.
@@ -50,8 +53,8 @@ class CufftPlan final : public FftPlan {
 
 }  // namespace
 
-std::unique_ptr<FftPlan> make_cufft_plan(CudaContext& ctx, DType real_type, int64_t batch, int64_t ny, int64_t nx) {
-  return std::make_unique<CufftPlan>(ctx, real_type, batch, ny, nx);
+std::unique_ptr<FftPlan> make_cufft_plan(CudaContext& ctx, const FftSpec& spec) {
+  return std::make_unique<CufftPlan>(ctx, spec);
 }
 
 }  // namespace magcnn::cuda

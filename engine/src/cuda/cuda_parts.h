@@ -8,7 +8,7 @@
 
 namespace magcnn::cuda {
 
-std::unique_ptr<FftPlan> make_cufft_plan(CudaContext& ctx, DType real_type, int64_t batch, int64_t ny, int64_t nx);
+std::unique_ptr<FftPlan> make_cufft_plan(CudaContext& ctx, const FftSpec& spec);
 std::unique_ptr<UniformStream> make_curand_stream(CudaContext& ctx, uint64_t seed);
 
 }  // namespace magcnn::cuda
