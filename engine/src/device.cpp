@@ -33,7 +33,7 @@ std::unique_ptr<Backend> make_cuda_backend(int device_index) {
   return make_cuda_backend_impl(device_index);
 #else
   (void)device_index;
-  throw Error("--device cuda: " + probe_cuda().detail + "; use --device cpu or auto");
+  throw Error("--device cuda: no usable GPU (" + probe_cuda().detail + "); use --device cpu or auto");
 #endif
 }
 

@@ -1,0 +1,45 @@
+// Configuration: one TOML schema for every program (configs/seed.toml holds the seed's values). Unknown
+// sections or keys and wrong types are errors naming the file and line. Flags override the file.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "magcnn/forward_model.h"
+#include "magcnn/generator.h"
+
+namespace magcnn {
+
+struct ForwardConfig {
+  ForwardMethod method = ForwardMethod::Exact;
+  std::optional<double> pixel_size_m, standoff_m, thickness_m, Ms_A_per_m;
+};
+
+struct NetworkConfig {
+  int64_t in_channels = 1, out_channels = 1, base_channels = 32, depth = 1, kernel_size = 3;
+  std::string activation = "relu", output_activation = "relu";
+};
+
+struct TrainingConfig {
+  int64_t epochs = 500, batch_size = 2;
+  double learning_rate = 0.01, validation_fraction = 0.4, target_loss = 9.55e-4;
+  std::string optimizer = "adam";
+};
+
+struct Config {
+  GeneratorSettings data;
+  ForwardConfig forward;
+  NetworkConfig network;
+  TrainingConfig training;
+  std::string source = "built-in defaults";  // where it came from, for messages
+};
+
+// The built-in defaults: the seed's values, the same as configs/seed.toml.
+Config default_config();
+// Reads a TOML file over the defaults; throws InvalidInput ("FILE:LINE: ...") on anything unknown or wrong.
+Config load_config(const std::string& path);
+// The config file a program uses without --config: ./configs/seed.toml if present, else the source
+// tree's, else none (empty string: built-in defaults).
+std::string default_config_path();
+
+}  // namespace magcnn

@@ -1,0 +1,158 @@
+// magcnn-generate and magcnn-forward as a user runs them: results, exit codes, one-line errors, and no
+// output file (nor temporary) left behind by a failed run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "forward_helpers.h"
+#include "h5file.h"
+#include "magcnn/dataset_io.h"
+#include "magcnn/device.h"
+#include "reference.h"
+
+namespace magcnn::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+class Programs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("magcnn_cli_" + std::to_string(::getpid()) + "_" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+
+  Result run(const std::string& program, const std::string& args) const {
+    const std::string cmd = program + " " + args + " > " + path("stdout") + " 2> " + path("stderr");
+    const int status = std::system(cmd.c_str());
+    Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout")), slurp(path("stderr"))};
+    fs::remove(path("stdout"));
+    fs::remove(path("stderr"));
+    return r;
+  }
+  static std::string slurp(const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  // Exit 1 with one line on stderr containing `needle`, and nothing in the directory but `keep`.
+  void expect_failure(const Result& r, const std::string& needle, std::initializer_list<std::string> keep) const {
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      EXPECT_TRUE(std::find(keep.begin(), keep.end(), name) != keep.end()) << "left behind: " << name;
+    }
+  }
+  fs::path dir;
+};
+
+const std::string kGenerate = MAGCNN_GENERATE, kForward = MAGCNN_FORWARD;
+
+TEST_F(Programs, GenerateWritesTheSetItAnnounces) {
+  const Result r = run(kGenerate, "--device cpu --count 37 --img-size 8 --seed 5 --target polar --out " + path("s.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + path("s.h5")), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("device CPU"), std::string::npos) << r.out;
+  const TrainingSet s = read_training_set(path("s.h5"));
+  EXPECT_EQ(s.count, 37);
+  EXPECT_EQ(s.ny, 8);
+  EXPECT_EQ(s.target, "polar");
+}
+
+TEST_F(Programs, GenerateRejectsBadRequests) {
+  expect_failure(run(kGenerate, "--device cpu --count 5 --out " + path("no/dir/s.h5")), "does not exist", {});
+  std::ofstream(path("bad.toml")) << "[data]\ncount = 5\nfiner = 2\n";
+  expect_failure(run(kGenerate, "--config " + path("bad.toml") + " --out " + path("s.h5")), "bad.toml:3: unknown key 'data.finer'",
+                 {"bad.toml"});
+  if (!probe_cuda().usable)
+    expect_failure(run(kGenerate, "--device cuda --count 5 --out " + path("s.h5")), "no usable GPU", {"bad.toml"});
+  const Result usage = run(kGenerate, "--count 5");  // --out is required
+  EXPECT_EQ(usage.code, 106) << "CLI11's exit code for a missing required option";
+  EXPECT_NE(usage.err.find("--out"), std::string::npos) << usage.err;
+  const Result zero = run(kGenerate, "--count 0 --out " + path("s.h5"));
+  EXPECT_NE(zero.code, 0);
+  EXPECT_FALSE(fs::exists(path("s.h5")));
+}
+
+void write_maps(const std::string& p, int64_t ny, int64_t nx, const std::vector<double>& mx, const std::vector<double>& my,
+                const std::vector<double>& mz, bool with_standoff) {
+  h5::File f = h5::File::create(p);
+  f.write("mx", {ny, nx}, mx.data());
+  f.write("my", {ny, nx}, my.data());
+  f.write("mz", {ny, nx}, mz.data());
+  f.set_attr("/", "pixel_size_m", 5e-8);
+  if (with_standoff) f.set_attr("/", "standoff_m", 7e-8);
+  f.set_attr("/", "thickness_m", 2e-9);
+  f.set_attr("/", "Ms_A_per_m", 4.8e5);
+}
+
+TEST_F(Programs, ForwardComputesWhatTheEngineComputes) {
+  const int64_t ny = 12, nx = 17;
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> u(-0.57, 0.57);
+  std::vector<double> mx(ny * nx), my(ny * nx), mz(ny * nx);
+  for (int64_t i = 0; i < ny * nx; ++i) {
+    mx[i] = u(rng);
+    my[i] = u(rng);
+    mz[i] = u(rng);
+  }
+  write_maps(path("m.h5"), ny, nx, mx, my, mz, true);
+  for (const double standoff : {7e-8, 2e-8}) {
+    const std::string flag = standoff == 7e-8 ? "" : " --standoff 2e-8";
+    const Result r = run(kForward, "--device cpu --in " + path("m.h5") + " --out " + path("b.h5") + flag);
+    ASSERT_EQ(r.code, 0) << r.err;
+    h5::File f = h5::File::open(path("b.h5"));
+    ASSERT_EQ(f.dims("Bz"), (std::vector<int64_t>{ny, nx}));
+    EXPECT_DOUBLE_EQ(f.attr_double("/", "standoff_m").value_or(0), standoff);
+    const auto got = f.read<double>("Bz");
+    auto cpu = make_cpu_backend();
+    const auto want = run_forward(*cpu, FilmGeometry{5e-8, standoff, 2e-9, 4.8e5}, 1, ny, nx, mx, my, mz);
+    EXPECT_LT(relative_l2(got, want), 1e-6);  // stored as float32
+    fs::remove(path("b.h5"));
+  }
+}
+
+TEST_F(Programs, ForwardRejectsBadInput) {
+  const std::vector<double> zeros(20, 0.0);
+  std::vector<double> nan_map = zeros, big = zeros;
+  nan_map[3] = NAN;
+  big[4] = 2.0;
+  write_maps(path("ok.h5"), 4, 5, zeros, zeros, zeros, true);
+  write_maps(path("nan.h5"), 4, 5, nan_map, zeros, zeros, true);
+  write_maps(path("big.h5"), 4, 5, zeros, zeros, big, true);
+  write_maps(path("nod.h5"), 4, 5, zeros, zeros, zeros, false);
+  const std::initializer_list<std::string> inputs{"ok.h5", "nan.h5", "big.h5", "nod.h5"};
+  const std::string out = " --device cpu --out " + path("b.h5");
+  expect_failure(run(kForward, "--in " + path("missing.h5") + out), "no such file", inputs);
+  expect_failure(run(kForward, "--in " + path("nan.h5") + out), "not finite at map 0, row 0, column 3", inputs);
+  expect_failure(run(kForward, "--in " + path("big.h5") + out), "|m| = 2 > 1", inputs);
+  expect_failure(run(kForward, "--in " + path("nod.h5") + out), "pass --standoff", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --standoff 0"), "standoff must be a positive", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --thickness -1e-9"), "thickness must be a positive", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --pixel-size 0"), "pixel size must be a positive", inputs);
+  {
+    h5::File f = h5::File::create(path("names.h5"));
+    f.write("Mx", {4, 5}, zeros.data());
+  }
+  expect_failure(run(kForward, "--in " + path("names.h5") + out), "no dataset 'mx'", {"ok.h5", "nan.h5", "big.h5", "nod.h5", "names.h5"});
+}
+
+}  // namespace
+}  // namespace magcnn::test
