@@ -84,7 +84,7 @@ inline Field3 unit_cell_field_brute_force(double x, double y, double d, double t
   return {inv4pi * sx, inv4pi * sy, inv4pi * sz};
 }
 
-// ||a - b|| / ||b|| over two arrays.
+// ||a - b|| / ||b|| over two arrays; ||a - b|| itself when b is exactly zero (an empty shape's field).
 template <class A, class B>
 double relative_l2(const A& a, const B& b) {
   long double num = 0, den = 0;
@@ -93,7 +93,7 @@ double relative_l2(const A& a, const B& b) {
     num += diff * diff;
     den += static_cast<long double>(b[i]) * static_cast<long double>(b[i]);
   }
-  return static_cast<double>(std::sqrt(num / den));
+  return static_cast<double>(den > 0 ? std::sqrt(num / den) : std::sqrt(num));
 }
 
 // A fresh seed every run, printed so that a failure can be reproduced (MAGCNN_TEST_SEED overrides it).

@@ -32,8 +32,7 @@ struct Generator::Buffers {
   Tensor b;          // [B, n, n] normalized field
   Tensor shape;      // [B, n, n]
   Tensor polar;      // [B, n, n]
-  std::vector<double> host_params;
-  std::vector<unsigned char> host_stage;  // one [B, n, n] map of the real type, for downloads
+  HostBuffer host_stage;  // b and target [B, n, n] of the real type, then params [B, 9] double
 };
 
 namespace {
@@ -46,12 +45,12 @@ int64_t default_batch(const Backend& backend, int64_t fine) {
 }
 
 template <class T>
-void download_as_float(Backend& backend, const T* device, std::size_t count, std::vector<unsigned char>& stage,
-                       std::vector<float>& out) {
-  T* host = reinterpret_cast<T*>(stage.data());
-  backend.download(host, device, count * sizeof(T));
+void to_float(const T* in, std::size_t count, std::vector<float>& out) {
   out.resize(count);
-  std::transform(host, host + count, out.begin(), [](T v) { return static_cast<float>(v); });
+  float* o = out.data();
+  const int64_t n = static_cast<int64_t>(count);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(in[i]);
 }
 
 }  // namespace
@@ -85,20 +84,19 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   buf_->b = Tensor(backend, real, Shape{B, o, o});
   buf_->shape = Tensor(backend, real, Shape{B, o, o});
   buf_->polar = Tensor(backend, real, Shape{B, o, o});
-  buf_->host_params.resize(static_cast<std::size_t>(B * kern::kEllipseParamCount));
-  buf_->host_stage.resize(static_cast<std::size_t>(B * o * o) * dtype_size(real));
+  buf_->host_stage = HostBuffer(backend, static_cast<std::size_t>(2 * B * o * o) * dtype_size(real) +
+                                             static_cast<std::size_t>(B * kern::kEllipseParamCount) * sizeof(double));
 }
 
 Generator::~Generator() = default;
 
-void Generator::next(int64_t n, SampleBatch& out) {
+DeviceSamples Generator::next_on_device(int64_t n) {
   MAGCNN_REQUIRE(n >= 1 && n <= capacity_, "a generator batch holds 1 to " << capacity_ << " samples, asked for " << n);
   const int64_t f = settings_.img_size * settings_.finer_grid, o = settings_.img_size, s = settings_.finer_grid;
   const double h = 1.0 / static_cast<double>(s);
   const double lo = -0.5 * static_cast<double>(f - 1) * h, hi = -lo;
   Buffers& b = *buf_;
   uniforms_->generate(b.uniforms.data<double>(), n * kern::kUniformsPerSample);
-
   auto run = [&](auto zero) {
     using T = decltype(zero);
     backend_.run(kern::EllipseFromUniforms<T>{b.uniforms.data<double>(), b.params.data<double>(), b.direction.data<T>(),
@@ -112,21 +110,36 @@ void Generator::next(int64_t n, SampleBatch& out) {
     backend_.run(kern::SampleTarget<T>{fine.as<T>(), b.params.data<double>(), b.shape.data<T>(), b.polar.data<T>(),
                                        row, map, o, s},
                  n * o * o);
-    const std::size_t maps = static_cast<std::size_t>(n * o * o);
-    download_as_float(backend_, b.b.data<T>(), maps, b.host_stage, out.b);
-    const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : b.polar;
-    download_as_float(backend_, target.data<T>(), maps, b.host_stage, out.target);
   };
   if (backend_.preferred_real() == DType::F64) run(0.0); else run(0.0f);
+  const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : b.polar;
+  return DeviceSamples{n, b.b.view().slice(0, n), target.view().slice(0, n), b.params.view().slice(0, n)};
+}
 
-  backend_.download(b.host_params.data(), b.params.data<double>(),
-                    static_cast<std::size_t>(n * kern::kEllipseParamCount) * sizeof(double));
+void Generator::next(int64_t n, SampleBatch& out) {
+  const DeviceSamples d = next_on_device(n);
+  // Three queued copies into one page-locked buffer and a single wait, then conversion on all cores.
+  const std::size_t maps = static_cast<std::size_t>(n * settings_.img_size * settings_.img_size);
+  const std::size_t map_bytes = maps * dtype_size(d.b.dtype);
+  auto* stage = static_cast<unsigned char*>(buf_->host_stage.data());
+  backend_.download_async(stage, d.b.data, map_bytes);
+  backend_.download_async(stage + map_bytes, d.target.data, map_bytes);
+  backend_.download_async(stage + 2 * map_bytes, d.params.data, d.params.bytes());
+  backend_.synchronize();
+  if (d.b.dtype == DType::F64) {
+    to_float(reinterpret_cast<const double*>(stage), maps, out.b);
+    to_float(reinterpret_cast<const double*>(stage + map_bytes), maps, out.target);
+  } else {
+    to_float(reinterpret_cast<const float*>(stage), maps, out.b);
+    to_float(reinterpret_cast<const float*>(stage + map_bytes), maps, out.target);
+  }
+  const auto* params = reinterpret_cast<const double*>(stage + 2 * map_bytes);
   out.count = n;
   out.params.resize(static_cast<std::size_t>(n * kStoredEllipseParams));
   for (int64_t i = 0; i < n; ++i)
     for (int j = 0; j < kStoredEllipseParams; ++j)
       out.params[static_cast<std::size_t>(i * kStoredEllipseParams + j)] =
-          b.host_params[static_cast<std::size_t>(i * kern::kEllipseParamCount + j)];
+          params[static_cast<std::size_t>(i * kern::kEllipseParamCount + j)];
 }
 
 }  // namespace magcnn

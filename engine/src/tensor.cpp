@@ -116,4 +116,24 @@ void Tensor::download(void* host, std::size_t n) const {
   backend().download(host, data_, n);
 }
 
+HostBuffer::HostBuffer(Backend& backend, std::size_t bytes)
+    : backend_(&backend), data_(backend.allocate_host(bytes > 0 ? bytes : 1)), bytes_(bytes) {}
+
+HostBuffer::~HostBuffer() {
+  if (data_ != nullptr) backend_->deallocate_host(data_);
+}
+
+HostBuffer::HostBuffer(HostBuffer&& o) noexcept
+    : backend_(std::exchange(o.backend_, nullptr)), data_(std::exchange(o.data_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+
+HostBuffer& HostBuffer::operator=(HostBuffer&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) backend_->deallocate_host(data_);
+    backend_ = std::exchange(o.backend_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    bytes_ = std::exchange(o.bytes_, 0);
+  }
+  return *this;
+}
+
 }  // namespace magcnn

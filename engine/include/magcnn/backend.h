@@ -53,8 +53,13 @@ class Backend {
 
   virtual void* allocate(std::size_t bytes) = 0;
   virtual void deallocate(void* ptr) noexcept = 0;
+  // Host memory that downloads and uploads are fastest with (page-locked on the GPU backend).
+  virtual void* allocate_host(std::size_t bytes) = 0;
+  virtual void deallocate_host(void* ptr) noexcept = 0;
   virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;
+  // Queues a download into memory from allocate_host(); the data is there after synchronize().
+  virtual void download_async(void* host_dst, const void* src, std::size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void zero(void* dst, std::size_t bytes) = 0;
   // Waits for all queued work; errors of asynchronous work surface here at the latest.

@@ -37,6 +37,13 @@ struct SampleBatch {
   std::vector<double> params;
 };
 
+// One batch on the generator's device: views into its buffers, valid until the next call.
+// b and target [n, img, img] of the backend's real type, params [n, 9] double (kern::EllipseParam order).
+struct DeviceSamples {
+  int64_t count = 0;
+  TensorView b, target, params;
+};
+
 class Generator {
  public:
   Generator(Backend& backend, const GeneratorSettings& settings);
@@ -45,7 +52,10 @@ class Generator {
   Generator& operator=(const Generator&) = delete;
 
   int64_t batch_capacity() const { return capacity_; }
-  // The next `n` samples (1 <= n <= batch_capacity()) of the seed's sequence, into `out` (resized).
+  // The next `n` samples (1 <= n <= batch_capacity()) of the seed's sequence, left on the device (what a
+  // trainer that generates on the fly consumes). Asynchronous on the GPU.
+  DeviceSamples next_on_device(int64_t n);
+  // The same, copied to the host as float32 into `out` (resized).
   void next(int64_t n, SampleBatch& out);
   const GeneratorSettings& settings() const { return settings_; }
 

@@ -120,4 +120,23 @@ class Tensor {
   Shape shape_;
 };
 
+// Host memory from a backend (page-locked for a GPU), owned; for staging transfers.
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  HostBuffer(Backend& backend, std::size_t bytes);
+  ~HostBuffer();
+  HostBuffer(HostBuffer&& o) noexcept;
+  HostBuffer& operator=(HostBuffer&& o) noexcept;
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  Backend* backend_ = nullptr;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
 }  // namespace magcnn

@@ -34,8 +34,11 @@ class CpuBackend final : public Backend {
     return p;
   }
   void deallocate(void* ptr) noexcept override { std::free(ptr); }
+  void* allocate_host(std::size_t bytes) override { return allocate(bytes); }
+  void deallocate_host(void* ptr) noexcept override { deallocate(ptr); }
   void upload(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void download(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download_async(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copy(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void zero(void* dst, std::size_t bytes) override { std::memset(dst, 0, bytes); }
   void synchronize() override {}

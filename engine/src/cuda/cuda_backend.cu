@@ -33,6 +33,15 @@ class CudaBackend final : public Backend {
     const cudaError_t s = cudaFree(ptr);
     if (s != cudaSuccess) log_warn("cudaFree failed: " + status_text(s));
   }
+  void* allocate_host(std::size_t bytes) override {
+    void* p = nullptr;
+    MAGCNN_CHECK(cudaMallocHost(&p, bytes));
+    return p;
+  }
+  void deallocate_host(void* ptr) noexcept override {
+    const cudaError_t s = cudaFreeHost(ptr);
+    if (s != cudaSuccess) log_warn("cudaFreeHost failed: " + status_text(s));
+  }
   void upload(void* dst, const void* src, std::size_t bytes) override {
     MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
     synchronize();  // the host buffer may go away once we return
@@ -40,6 +49,9 @@ class CudaBackend final : public Backend {
   void download(void* dst, const void* src, std::size_t bytes) override {
     MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
     synchronize();
+  }
+  void download_async(void* dst, const void* src, std::size_t bytes) override {
+    MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
   }
   void copy(void* dst, const void* src, std::size_t bytes) override {
     MAGCNN_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up magcnn on a fresh Debian/Ubuntu machine and run it:
+#   bash scripts/setup.sh run    install, build, generate the seed's training set and print a summary
+#   bash scripts/setup.sh test   install, build, run every test (GPU tests skip, saying so, without a GPU)
+# CUDA: built when nvcc and cuDNN are found (the default build covers Turing and newer; CI builds one
+# architecture). CI=true turns warnings into errors and builds sm_90 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+case "$mode" in run|test) ;; *) echo "usage: bash scripts/setup.sh run|test" >&2; exit 2 ;; esac
+
+packages=(cmake ninja-build g++ pkg-config libhdf5-dev libfftw3-dev libcli11-dev libtomlplusplus-dev
+          libgtest-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The CUDA toolkit is often installed outside PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+
+flags=(-DCMAKE_BUILD_TYPE=Release)
+if [ "${CI:-}" = true ]; then flags+=(-DMAGCNN_WERROR=ON -DCMAKE_CUDA_ARCHITECTURES=90); fi
+cmake -S . -B build -G Ninja "${flags[@]}" >/dev/null
+cmake --build build
+
+if [ "$mode" = test ]; then
+  ctest --test-dir build --output-on-failure
+else
+  ./build/apps/magcnn-generate --config configs/seed.toml --out seed_training_set.h5
+fi
