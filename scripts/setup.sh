@@ -25,7 +25,10 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export 
 
 flags=(-DCMAKE_BUILD_TYPE=Release)
 if [ "${CI:-}" = true ]; then flags+=(-DMAGCNN_WERROR=ON -DCMAKE_CUDA_ARCHITECTURES=90); fi
-cmake -S . -B build -G Ninja "${flags[@]}" >/dev/null
+log=$(mktemp)
+if ! cmake -S . -B build -G Ninja "${flags[@]}" > "$log" 2>&1; then cat "$log"; rm -f "$log"; exit 1; fi
+grep -E "^-- magcnn:" "$log" || true
+rm -f "$log"
 cmake --build build
 
 if [ "$mode" = test ]; then
