@@ -50,22 +50,29 @@ std::vector<T> random_component(std::mt19937_64& rng, int64_t count) {
   return v;
 }
 
+// One random n x n map (|m| <= 1) and room for its field, on `backend` in its real type.
+struct RandomMap {
+  Tensor mx, my, mz, bz;
+  RandomMap(Backend& backend, int64_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const DType dt = backend.preferred_real();
+    for (Tensor* t : {&mx, &my, &mz, &bz}) *t = Tensor(backend, dt, Shape{1, n, n});
+    for (Tensor* t : {&mx, &my, &mz}) {
+      if (dt == DType::F64) t->upload(random_component<double>(rng, n * n)); else t->upload(random_component<float>(rng, n * n));
+    }
+  }
+};
+
 // One n x n map, three components, end to end: cell kernels and their spectra, then the field.
 void BM_ForwardMapWithKernels(benchmark::State& state, DeviceKind kind) {
   auto backend = backend_for(kind);
   const int64_t n = state.range(0);
   check_uniform_map(*backend, 64, 0.5, 0.1);
   const FilmGeometry g{1.0, 0.5, 0.1, 1.0};
-  std::mt19937_64 rng(1);
-  const DType dt = backend->preferred_real();
-  Tensor mx(*backend, dt, Shape{1, n, n}), my(*backend, dt, Shape{1, n, n}), mz(*backend, dt, Shape{1, n, n}),
-      bz(*backend, dt, Shape{1, n, n});
-  for (Tensor* t : {&mx, &my, &mz}) {
-    if (dt == DType::F64) t->upload(random_component<double>(rng, n * n)); else t->upload(random_component<float>(rng, n * n));
-  }
+  RandomMap m(*backend, n, 1);
   auto once = [&] {
     ForwardModel model(*backend, g, n, n, ForwardOptions{});
-    model.compute(mx, my, mz, bz);
+    model.compute(m.mx, m.my, m.mz, m.bz);
     backend->synchronize();
   };
   once();  // warm-up: library initialization and lazy module loading stay out of the figures
@@ -78,18 +85,12 @@ void BM_ForwardMapCached(benchmark::State& state, DeviceKind kind) {
   auto backend = backend_for(kind);
   const int64_t n = state.range(0);
   const FilmGeometry g{1.0, 0.5, 0.1, 1.0};
-  std::mt19937_64 rng(2);
-  const DType dt = backend->preferred_real();
-  Tensor mx(*backend, dt, Shape{1, n, n}), my(*backend, dt, Shape{1, n, n}), mz(*backend, dt, Shape{1, n, n}),
-      bz(*backend, dt, Shape{1, n, n});
-  for (Tensor* t : {&mx, &my, &mz}) {
-    if (dt == DType::F64) t->upload(random_component<double>(rng, n * n)); else t->upload(random_component<float>(rng, n * n));
-  }
+  RandomMap m(*backend, n, 2);
   ForwardModel model(*backend, g, n, n, ForwardOptions{});
-  model.compute(mx, my, mz, bz);  // warm-up
+  model.compute(m.mx, m.my, m.mz, m.bz);  // warm-up
   backend->synchronize();
   for (auto _ : state) {
-    model.compute(mx, my, mz, bz);
+    model.compute(m.mx, m.my, m.mz, m.bz);
     backend->synchronize();
   }
   state.SetLabel(backend->description());

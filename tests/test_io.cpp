@@ -1,7 +1,6 @@
 // HDF5 files and configuration: training-set round trip, the original MagneticCNN layout, magnetization
 // maps, atomic writes, and every kind of bad file or key giving a clear InvalidInput.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -12,32 +11,14 @@
 #include "magcnn/dataset_io.h"
 #include "magcnn/device.h"
 #include "reference.h"
+#include "temp_dir.h"
 
 namespace magcnn::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory per test, removed afterwards.
-class Io : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("magcnn_test_" + std::to_string(::getpid()) + "_" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-  // Nothing but `keep` in the directory: no temporaries left behind.
-  void expect_only(std::initializer_list<std::string> keep) const {
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string name = e.path().filename().string();
-      EXPECT_TRUE(std::find(keep.begin(), keep.end(), name) != keep.end()) << "left behind: " << name;
-    }
-  }
-  fs::path dir;
-};
+using Io = TempDirTest;
 
 TEST_F(Io, TrainingSetRoundTrip) {
   auto cpu = make_cpu_backend();

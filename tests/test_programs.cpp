@@ -14,6 +14,7 @@
 #include "magcnn/dataset_io.h"
 #include "magcnn/device.h"
 #include "reference.h"
+#include "temp_dir.h"
 
 namespace magcnn::test {
 namespace {
@@ -25,17 +26,8 @@ struct Result {
   std::string out, err;
 };
 
-class Programs : public ::testing::Test {
+class Programs : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("magcnn_cli_" + std::to_string(::getpid()) + "_" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-
   Result run(const std::string& program, const std::string& args) const {
     const std::string cmd = program + " " + args + " > " + path("stdout") + " 2> " + path("stderr");
     const int status = std::system(cmd.c_str());
@@ -55,12 +47,8 @@ class Programs : public ::testing::Test {
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string name = e.path().filename().string();
-      EXPECT_TRUE(std::find(keep.begin(), keep.end(), name) != keep.end()) << "left behind: " << name;
-    }
+    expect_only(keep);
   }
-  fs::path dir;
 };
 
 const std::string kGenerate = MAGCNN_GENERATE, kForward = MAGCNN_FORWARD;
