@@ -117,14 +117,14 @@ int64_t ForwardModel::out_nx() const { return (nx_ + options_.output_stride - 1)
 // Input rows from ny on are padding (zero); of the inverse's output only the first out_ny rows are read.
 FftPlan& ForwardModel::forward_plan(int64_t batch) {
   auto& plan = forward_plans_[batch];
-  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_, Q_, ny_, 0});
+  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_, Q_, ny_, 0, FftDirection::Forward});
   return *plan;
 }
 
 FftPlan& ForwardModel::inverse_plan(int64_t batch) {
   auto& plan = inverse_plans_[batch];
   const int64_t s = options_.output_stride;
-  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_ / s, Q_ / s, 0, out_ny()});
+  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_ / s, Q_ / s, 0, out_ny(), FftDirection::Inverse});
   return *plan;
 }
 

@@ -16,11 +16,14 @@ namespace magcnn {
 // A batch of 2-D real FFTs: [batch, ny, nx] real <-> [batch, ny, nx/2+1] complex. rows_in promises that
 // input rows from rows_in on are zero (zero-padded maps); rows_out says that only the first rows_out rows
 // of the inverse's output are read. Backends may use them to skip work (FFTW does) or ignore them.
+enum class FftDirection { Forward, Inverse, Both };
+
 struct FftSpec {
   DType real_type = DType::F64;
   int64_t batch = 1, ny = 1, nx = 1;
   int64_t rows_in = 0;   // 0: all rows
   int64_t rows_out = 0;  // 0: all rows
+  FftDirection direction = FftDirection::Both;  // what will be executed: the other is not planned
 };
 
 // Batched 2-D real FFTs of one FftSpec, planned once and executed many times, unnormalized.

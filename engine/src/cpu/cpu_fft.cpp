@@ -101,13 +101,18 @@ class FftwPlan final : public FftPlan {
     const Dim rows_out[2] = {{batch_, half_plane, real_plane}, {rows_out_, nxh_, nx}};
     const Dim column{ny_, nxh_, nxh_};
     const Dim columns[2] = {{batch_, half_plane, half_plane}, {nxh_, 1, 1}};
-    rows_forward_ = F::r2c(&row, 2, rows_in, real, half);
-    columns_forward_ = F::c2c(&column, 2, columns, half, FFTW_FORWARD);
-    columns_inverse_ = F::c2c(&column, 2, columns, half, FFTW_BACKWARD);
-    rows_inverse_ = F::c2r(&row, 2, rows_out, half, real);
+    const bool forward = spec.direction != FftDirection::Inverse, inverse = spec.direction != FftDirection::Forward;
+    if (forward) {
+      rows_forward_ = F::r2c(&row, 2, rows_in, real, half);
+      columns_forward_ = F::c2c(&column, 2, columns, half, FFTW_FORWARD);
+    }
+    if (inverse) {
+      columns_inverse_ = F::c2c(&column, 2, columns, half, FFTW_BACKWARD);
+      rows_inverse_ = F::c2r(&row, 2, rows_out, half, real);
+    }
     F::free(real);
     F::free(half);
-    if (!rows_forward_ || !columns_forward_ || !columns_inverse_ || !rows_inverse_) {
+    if ((forward && (!rows_forward_ || !columns_forward_)) || (inverse && (!columns_inverse_ || !rows_inverse_))) {
       release();
       throw Error("FFTW could not plan a batch of " + std::to_string(batch_) + " real FFTs of " +
                   std::to_string(ny_) + " x " + std::to_string(nx));
@@ -116,6 +121,7 @@ class FftwPlan final : public FftPlan {
   ~FftwPlan() override { release(); }
 
   void forward(const void* real, void* half) override {
+    if (!rows_forward_) throw Error("FFT plan made for the inverse transform only, asked for the forward one");
     C* out = static_cast<C*>(half);
     F::exec_r2c(rows_forward_, static_cast<T*>(const_cast<void*>(real)), out);
     if (rows_in_ < ny_) {
@@ -126,6 +132,7 @@ class FftwPlan final : public FftPlan {
     F::exec_c2c(columns_forward_, out);
   }
   void inverse(void* half, void* real) override {
+    if (!rows_inverse_) throw Error("FFT plan made for the forward transform only, asked for the inverse one");
     C* in = static_cast<C*>(half);
     F::exec_c2c(columns_inverse_, in);
     F::exec_c2r(rows_inverse_, in, static_cast<T*>(real));

@@ -70,7 +70,7 @@ class CudaBackend final : public Backend {
     Tensor tables(*this, DType::F64, Shape{3, P, Q});
     Tensor half(*this, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
     run(kern::MirrorQuadrant{quadrant, tables.data<double>(), P, Q}, 3 * P * Q);
-    plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0})->forward(tables.data<double>(), half.data<double>());
+    plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0, FftDirection::Forward})->forward(tables.data<double>(), half.data<double>());
     const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
     for (int c = 0; c < 3; ++c) {
       if (planes_type == DType::F64) {

@@ -7,48 +7,56 @@
 namespace magcnn::cuda {
 namespace {
 
+// One cuFFT plan, destroyed with its owner (also when the owner's constructor throws later on).
+struct CufftHandle {
+  cufftHandle id = 0;
+  bool made = false;
+  CufftHandle() = default;
+  CufftHandle(const CufftHandle&) = delete;
+  CufftHandle& operator=(const CufftHandle&) = delete;
+  ~CufftHandle() {
+    if (made) cufftDestroy(id);
+  }
+  // Null embeddings: the basic contiguous layout, [batch, ny, nx] real and [batch, ny, nx/2+1] complex.
+  void plan(CudaContext& ctx, const FftSpec& spec, cufftType type) {
+    int dims[2] = {static_cast<int>(spec.ny), static_cast<int>(spec.nx)};
+    MAGCNN_CHECK(cufftCreate(&id));
+    made = true;
+    MAGCNN_CHECK(cufftPlanMany(&id, 2, dims, nullptr, 1, 0, nullptr, 1, 0, type, static_cast<int>(spec.batch)));
+    MAGCNN_CHECK(cufftSetStream(id, ctx.stream()));
+  }
+};
+
 class CufftPlan final : public FftPlan {
  public:
   // cuFFT's 2-D plans cannot skip zero rows; rows_in and rows_out are ignored (the GPU is not the
-  // bottleneck there).
+  // bottleneck there). Only the direction asked for is planned: each plan holds a work area.
   CufftPlan(CudaContext& ctx, const FftSpec& spec) : double_(spec.real_type == DType::F64) {
-    const int64_t batch = spec.batch;
-    int dims[2] = {static_cast<int>(spec.ny), static_cast<int>(spec.nx)};
-    MAGCNN_CHECK(cufftCreate(&forward_));
-    MAGCNN_CHECK(cufftCreate(&inverse_));
-    // Null embeddings: the basic contiguous layout, [batch, ny, nx] real and [batch, ny, nx/2+1] complex.
-    MAGCNN_CHECK(cufftPlanMany(&forward_, 2, dims, nullptr, 1, 0, nullptr, 1, 0, double_ ? CUFFT_D2Z : CUFFT_R2C,
-                               static_cast<int>(batch)));
-    MAGCNN_CHECK(cufftPlanMany(&inverse_, 2, dims, nullptr, 1, 0, nullptr, 1, 0, double_ ? CUFFT_Z2D : CUFFT_C2R,
-                               static_cast<int>(batch)));
-    MAGCNN_CHECK(cufftSetStream(forward_, ctx.stream()));
-    MAGCNN_CHECK(cufftSetStream(inverse_, ctx.stream()));
-  }
-  ~CufftPlan() override {
-    cufftDestroy(forward_);
-    cufftDestroy(inverse_);
+    if (spec.direction != FftDirection::Inverse) forward_.plan(ctx, spec, double_ ? CUFFT_D2Z : CUFFT_R2C);
+    if (spec.direction != FftDirection::Forward) inverse_.plan(ctx, spec, double_ ? CUFFT_Z2D : CUFFT_C2R);
   }
 
   void forward(const void* real, void* half) override {
+    if (!forward_.made) throw Error("FFT plan made for the inverse transform only, asked for the forward one");
     void* in = const_cast<void*>(real);
     if (double_) {
-      MAGCNN_CHECK(cufftExecD2Z(forward_, static_cast<cufftDoubleReal*>(in), static_cast<cufftDoubleComplex*>(half)));
+      MAGCNN_CHECK(cufftExecD2Z(forward_.id, static_cast<cufftDoubleReal*>(in), static_cast<cufftDoubleComplex*>(half)));
     } else {
-      MAGCNN_CHECK(cufftExecR2C(forward_, static_cast<cufftReal*>(in), static_cast<cufftComplex*>(half)));
+      MAGCNN_CHECK(cufftExecR2C(forward_.id, static_cast<cufftReal*>(in), static_cast<cufftComplex*>(half)));
     }
   }
   void inverse(void* half, void* real) override {
+    if (!inverse_.made) throw Error("FFT plan made for the forward transform only, asked for the inverse one");
     if (double_) {
-      MAGCNN_CHECK(cufftExecZ2D(inverse_, static_cast<cufftDoubleComplex*>(half), static_cast<cufftDoubleReal*>(real)));
+      MAGCNN_CHECK(cufftExecZ2D(inverse_.id, static_cast<cufftDoubleComplex*>(half), static_cast<cufftDoubleReal*>(real)));
     } else {
-      MAGCNN_CHECK(cufftExecC2R(inverse_, static_cast<cufftComplex*>(half), static_cast<cufftReal*>(real)));
+      MAGCNN_CHECK(cufftExecC2R(inverse_.id, static_cast<cufftComplex*>(half), static_cast<cufftReal*>(real)));
     }
   }
 
  private:
   bool double_;
-  cufftHandle forward_ = 0;
-  cufftHandle inverse_ = 0;
+  CufftHandle forward_, inverse_;
 };
 
 }  // namespace
