@@ -56,7 +56,7 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, std::string* why) {
         reason = "auto: a GPU works";
       } else {
         backend = make_cpu_backend();
-        reason = "auto: no GPU (" + probe.detail + ")";
+        reason = "auto: " + probe.detail;
       }
       break;
     }
