@@ -314,6 +314,12 @@ TEST(ForwardModel, RejectsBadArguments) {
   EXPECT_THROW(model.compute(good, f32, good, bz), InvalidInput);
   EXPECT_THROW(model.compute(two, two, two, bz), InvalidInput);  // more maps than max_batch
   EXPECT_THROW(model.compute(good, good, good, wrong), InvalidInput);
+  ForwardOptions pair;
+  pair.max_batch = 2;
+  ForwardModel collinear(*cpu, geometry(1.0, 0.1), 8, 6, pair);
+  Tensor shapes(*cpu, DType::F64, Shape{2, 8, 6}), one_direction(*cpu, DType::F64, Shape{1, 3}),
+      fields(*cpu, DType::F64, Shape{1, 8, 6});
+  EXPECT_THROW(collinear.compute_collinear(shapes, one_direction, fields), InvalidInput);  // 2 shapes, 1 direction
 }
 
 TEST(FftFriendlySize, IsSmoothAndAMultiple) {

@@ -193,6 +193,8 @@ void ForwardModel::compute(const TensorView& mx, const TensorView& my, const Ten
 void ForwardModel::compute_collinear(const TensorView& shape, const TensorView& direction, const TensorView& bz) {
   check_maps(shape, "shape", 3, 0);
   const int64_t n = shape.shape[0];
+  MAGCNN_REQUIRE(direction.shape.rank() >= 1 && direction.shape[0] == n,
+                 "shape holds " << n << " maps but direction has shape " << direction.shape.str());
   const TensorView input = collinear_input(n);
   if (dtype_ == DType::F64) {
     run_embed<double>(backend_, shape, input.as<double>(), ny_, nx_, P_, Q_);
@@ -205,8 +207,7 @@ void ForwardModel::compute_collinear(const TensorView& shape, const TensorView& 
 TensorView ForwardModel::collinear_input(int64_t n) const {
   MAGCNN_REQUIRE(n >= 1 && n <= options_.max_batch, "collinear input for " << n << " maps; this model takes 1 to "
                                                                             << options_.max_batch);
-  TensorView v = work_->padded.view().slice(0, n);
-  return v;
+  return work_->padded.view().slice(0, n);
 }
 
 void ForwardModel::compute_collinear_prepared(const TensorView& direction, const TensorView& bz) {
