@@ -1,11 +1,19 @@
 // Shared command-line plumbing of the magcnn programs.
 #include "cli.h"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <new>
+#include <sstream>
 
+#include "magcnn/atomic_output.h"
 #include "magcnn/device.h"
+#include "magcnn/interrupt.h"
 #include "magcnn/log.h"
+#include "magcnn/memory.h"
 
 namespace magcnn::app {
 
@@ -25,6 +33,10 @@ Config load_config(const Common& common) {
   return c;
 }
 
+void check_output(const Common& common, const std::vector<std::string>& inputs) {
+  if (check_output_path(common.out, inputs)) say(common, "replacing the existing file " + common.out);
+}
+
 std::unique_ptr<Backend> open_backend(const Common& common) {
   std::string why;
   auto backend = make_backend(parse_device_choice(common.device), &why);
@@ -36,32 +48,82 @@ void say(const Common& common, const std::string& line) {
   if (!common.quiet) std::printf("%s\n", line.c_str());
 }
 
+namespace {
+
+std::string plain(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+// The whole text as a number, or false (trailing characters, empty, out of double's range).
+bool parse_number(const std::string& text, double& value) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno != ERANGE;
+}
+
+}  // namespace
+
+CLI::Validator number_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        if (!parse_number(text, v) || !(v >= lo && v <= hi)) return "'" + text + "' is outside " + plain(lo) + ".." + plain(hi);
+        return "";
+      },
+      "in " + plain(lo) + ".." + plain(hi));
+}
+
+CLI::Validator integer_range(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || v < lo || v > hi)
+          return "'" + text + "' is not a whole number in " + std::to_string(lo) + ".." + std::to_string(hi);
+        return "";
+      },
+      "in " + std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+uint64_t parse_seed(const std::string& text, const std::string& flag) {
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  MAGCNN_REQUIRE(digits && errno != ERANGE,
+                 flag << " " << text << ": a seed is a whole number from 0 to 18446744073709551615 (2^64 - 1)");
+  return static_cast<uint64_t>(v);
+}
+
 int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body) {
+  const InterruptScope signals;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  const auto fail = [&](const std::string& message) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: %s\n", app.get_name().c_str(), message.c_str());
+  };
   try {
     body();
     return 0;
+  } catch (const Interrupted& e) {
+    fail(e.what());
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    fail("error: out of memory (" + human_bytes(static_cast<double>(host_memory_available())) +
+         " available now): use smaller inputs or batches");
+    return 1;
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s: error: %s\n", app.get_name().c_str(), e.what());
+    fail(std::string("error: ") + e.what());
     return 1;
   }
-}
-
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (bytes >= 1000 && u < 4) {
-    bytes /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
-  return buf;
 }
 
 }  // namespace magcnn::app

@@ -1,20 +1,23 @@
-// magcnn-forward: the stray field Bz (tesla) of magnetization maps read from HDF5.
+// magcnn-forward: the stray field Bz (tesla) of magnetization maps read from HDF5, batch by batch.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "cli.h"
 #include "magcnn/dataset_io.h"
 #include "magcnn/forward_model.h"
+#include "magcnn/interrupt.h"
 #include "magcnn/progress.h"
 
 namespace {
 
 // Maps per device call: workspaces of about 1 GB (three padded planes of 2H x 2W each per map).
 int64_t batch_for(const magcnn::Backend& backend, int64_t n, int64_t ny, int64_t nx) {
-  const double per_map = 12.0 * static_cast<double>(ny * nx) * (backend.preferred_real() == magcnn::DType::F64 ? 8 : 4);
-  return std::clamp<int64_t>(static_cast<int64_t>(1e9 / per_map), 1, n);
+  const double per_map = 12.0 * static_cast<double>(ny) * static_cast<double>(nx) *
+                         (backend.preferred_real() == magcnn::DType::F64 ? 8 : 4);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(1e9 / per_map, 1e9)), 1, n);
 }
 
 }  // namespace
@@ -31,6 +34,7 @@ int main(int argc, char** argv) {
   double pixel = 0, standoff = 0, thickness = 0, Ms = 0;
   app.add_option("--in", in, "magnetization maps (HDF5)")->required();
   auto* o_method = app.add_option("--method", method, "exact | spectral [forward.method]")->check(CLI::IsMember({"exact", "spectral"}));
+  // Ranges are checked with the file's attributes and the configuration's values (resolve_geometry_value).
   auto* o_pixel = app.add_option("--pixel-size", pixel, "pixel size h in metres");
   auto* o_standoff = app.add_option("--standoff", standoff, "sensor height d above the film's top surface, metres");
   auto* o_thickness = app.add_option("--thickness", thickness, "film thickness t in metres");
@@ -38,79 +42,76 @@ int main(int argc, char** argv) {
 
   return app::run(app, argc, argv, [&] {
     const Config config = app::load_config(common);
-    MagnetizationMaps maps = read_magnetization(in);
-    check_magnetization(maps);
-    FilmGeometry& g = maps.geometry;
-    // flags > the file's attributes (0 when absent) > [forward] in the configuration
-    auto pick = [&](CLI::Option* flag, double flag_value, double& value, const std::optional<double>& from_config,
-                    const char* attr) {
-      if (*flag) {
-        value = flag_value;
-      } else if (value == 0 && from_config) {
-        value = *from_config;
-      } else if (value == 0) {
-        throw InvalidInput(in + " has no attribute " + attr + " and none was given: pass " + flag->get_name() +
-                           " (or set forward." + attr + " in the configuration)");
-      }
-    };
-    pick(o_pixel, pixel, g.pixel_size_m, config.forward.pixel_size_m, "pixel_size_m");
-    pick(o_standoff, standoff, g.standoff_m, config.forward.standoff_m, "standoff_m");
-    pick(o_thickness, thickness, g.thickness_m, config.forward.thickness_m, "thickness_m");
-    pick(o_Ms, Ms, g.Ms_A_per_m, config.forward.Ms_A_per_m, "Ms_A_per_m");
+    app::check_output(common, {in});
+    const MagnetizationFile maps(in);
+    // flags > the file's attributes > [forward] in the configuration
+    const auto flag = [](CLI::Option* o, double v) { return *o ? std::optional<double>(v) : std::nullopt; };
+    const GeometryAttributes& a = maps.attributes();
+    FilmGeometry g;
+    g.pixel_size_m = resolve_geometry_value("pixel_size_m", "--pixel-size", flag(o_pixel, pixel), a.pixel_size_m,
+                                            config.forward.pixel_size_m, in);
+    g.standoff_m = resolve_geometry_value("standoff_m", "--standoff", flag(o_standoff, standoff), a.standoff_m,
+                                          config.forward.standoff_m, in);
+    g.thickness_m = resolve_geometry_value("thickness_m", "--thickness", flag(o_thickness, thickness), a.thickness_m,
+                                           config.forward.thickness_m, in);
+    g.Ms_A_per_m = resolve_geometry_value("Ms_A_per_m", "--Ms", flag(o_Ms, Ms), a.Ms_A_per_m, config.forward.Ms_A_per_m, in);
     g.validate();
     const ForwardMethod m = *o_method ? parse_forward_method(method) : config.forward.method;
     auto backend = app::open_backend(common);
 
+    const int64_t n = maps.count(), ny = maps.ny(), nx = maps.nx(), plane = ny * nx;
     ForwardOptions options;
     options.method = m;
-    options.max_batch = batch_for(*backend, maps.n, maps.ny, maps.nx);
+    options.max_batch = batch_for(*backend, n, ny, nx);
     char line[320];
     std::snprintf(line, sizeof line,
                   "%lld map(s) of %lld x %lld: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m, Ms = %.4g A/m, %s model",
-                  static_cast<long long>(maps.n), static_cast<long long>(maps.ny), static_cast<long long>(maps.nx),
-                  g.pixel_size_m, g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, g.Ms_A_per_m,
-                  forward_method_name(m));
+                  static_cast<long long>(n), static_cast<long long>(ny), static_cast<long long>(nx), g.pixel_size_m,
+                  g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, g.Ms_A_per_m, forward_method_name(m));
     app::say(common, line);
-    Progress progress("forward", maps.n, "maps", !common.quiet);
-    ForwardModel model(*backend, g, maps.ny, maps.nx, options);
+    ForwardModel model(*backend, g, ny, nx, options);
+    FieldWriter writer(common.out, n, ny, nx, maps.batched(), g, m, {in});
+    Progress progress("forward", n, "maps", !common.quiet);
     const DType dt = model.dtype();
-    const int64_t B = options.max_batch, plane = maps.ny * maps.nx;
-    Tensor tx(*backend, dt, Shape{B, maps.ny, maps.nx}), ty(*backend, dt, Shape{B, maps.ny, maps.nx}),
-        tz(*backend, dt, Shape{B, maps.ny, maps.nx}), tb(*backend, dt, Shape{B, maps.ny, maps.nx});
-    std::vector<double> bz(static_cast<std::size_t>(maps.n * plane));
-    std::vector<float> stage;
-    for (int64_t first = 0; first < maps.n; first += B) {
-      const int64_t n = std::min(B, maps.n - first);
-      const auto range = [&](const std::vector<double>& v) {
-        return std::make_pair(v.begin() + first * plane, v.begin() + (first + n) * plane);
-      };
-      const TensorView vx = tx.view().slice(0, n), vy = ty.view().slice(0, n), vz = tz.view().slice(0, n),
-                       vb = tb.view().slice(0, n);
-      const std::vector<double>* src[3] = {&maps.mx, &maps.my, &maps.mz};
-      const TensorView* dst[3] = {&vx, &vy, &vz};
+    const int64_t B = options.max_batch;
+    const auto values = static_cast<std::size_t>(B * plane);
+    std::vector<double> host[3] = {std::vector<double>(values), std::vector<double>(values), std::vector<double>(values)};
+    std::vector<double> field(values);
+    std::vector<float> stage(values);
+    Tensor device[3] = {Tensor(*backend, dt, Shape{B, ny, nx}), Tensor(*backend, dt, Shape{B, ny, nx}),
+                        Tensor(*backend, dt, Shape{B, ny, nx})};
+    Tensor bz(*backend, dt, Shape{B, ny, nx});
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t first = 0; first < n; first += B) {
+      throw_if_interrupted();
+      const int64_t count = std::min(B, n - first);
+      const std::size_t batch_values = static_cast<std::size_t>(count * plane);
+      maps.read(first, count, host[0].data(), host[1].data(), host[2].data());
       for (int c = 0; c < 3; ++c) {
-        const auto [b, e] = range(*src[c]);
         if (dt == DType::F64) {
-          backend->upload(dst[c]->data, &*b, static_cast<std::size_t>(e - b) * sizeof(double));
+          backend->upload(device[c].data<double>(), host[c].data(), batch_values * sizeof(double));
         } else {
-          stage.assign(b, e);
-          backend->upload(dst[c]->data, stage.data(), stage.size() * sizeof(float));
+          std::copy(host[c].begin(), host[c].begin() + static_cast<std::ptrdiff_t>(batch_values), stage.begin());
+          backend->upload(device[c].data<float>(), stage.data(), batch_values * sizeof(float));
         }
       }
-      model.compute(vx, vy, vz, vb);
+      const TensorView vb = bz.view().slice(0, count);
+      model.compute(device[0].view().slice(0, count), device[1].view().slice(0, count), device[2].view().slice(0, count), vb);
       if (dt == DType::F64) {
-        backend->download(bz.data() + first * plane, vb.data, static_cast<std::size_t>(n * plane) * sizeof(double));
+        backend->download(field.data(), vb.data, batch_values * sizeof(double));
+        std::copy(field.begin(), field.begin() + static_cast<std::ptrdiff_t>(batch_values), stage.begin());
       } else {
-        stage.resize(static_cast<std::size_t>(n * plane));
-        backend->download(stage.data(), vb.data, stage.size() * sizeof(float));
-        std::copy(stage.begin(), stage.end(), bz.begin() + first * plane);
+        backend->download(stage.data(), vb.data, batch_values * sizeof(float));
       }
-      progress.update(first + n);
+      writer.append(stage.data(), count);
+      const auto [b_lo, b_hi] = std::minmax_element(stage.begin(), stage.begin() + static_cast<std::ptrdiff_t>(batch_values));
+      lo = std::min<double>(lo, *b_lo);
+      hi = std::max<double>(hi, *b_hi);
+      progress.update(first + count);
     }
-    write_field(common.out, bz, maps.n, maps.ny, maps.nx, maps.batched, g, m);
+    writer.commit();
     progress.finish();
-    const auto [lo, hi] = std::minmax_element(bz.begin(), bz.end());
-    std::snprintf(line, sizeof line, "wrote %s: Bz from %.4g T to %.4g T", common.out.c_str(), *lo, *hi);
+    std::snprintf(line, sizeof line, "wrote %s: Bz from %.4g T to %.4g T", common.out.c_str(), lo, hi);
     app::say(common, line);
   });
 }

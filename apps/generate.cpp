@@ -7,34 +7,41 @@
 #include "cli.h"
 #include "magcnn/dataset_io.h"
 #include "magcnn/generator.h"
+#include "magcnn/interrupt.h"
+#include "magcnn/memory.h"
 #include "magcnn/progress.h"
 
 int main(int argc, char** argv) {
   using namespace magcnn;
+  using L = GeneratorLimits;
   CLI::App app{"Generates a training set: random smoothed ellipses magnetized along random directions, their exact "
                "normalized stray field b = Bz 2d/(mu0 Ms t) and the target, on the network grid.",
                "magcnn-generate"};
   app::Common common;
   app::add_common_flags(app, common, true);
   int64_t count = 0, img_size = 0, finer_grid = 0, batch = -1;
-  uint64_t seed = 0;
+  std::string seed_text, target, method;
   double rmax = 0, thickness = 0;
-  std::string target, method;
-  auto* o_count = app.add_option("--count", count, "samples [data.count]")->check(CLI::PositiveNumber);
-  auto* o_seed = app.add_option("--seed", seed, "random seed [data.seed]");
+  auto* o_count = app.add_option("--count", count, "samples [data.count]")->check(app::integer_range(1, L::kMaxCount));
+  auto* o_seed = app.add_option("--seed", seed_text, "random seed, 0 to 2^64 - 1 [data.seed]");
   auto* o_target = app.add_option("--target", target, "shape | polar [data.target]")->check(CLI::IsMember({"shape", "polar"}));
-  auto* o_img = app.add_option("--img-size", img_size, "network pixels per side [data.img_size]")->check(CLI::Range(4, 4096));
-  auto* o_fine = app.add_option("--finer-grid", finer_grid, "fine pixels per network pixel [data.finer_grid]")->check(CLI::Range(1, 16));
-  auto* o_rmax = app.add_option("--rmax", rmax, "largest semi-axis, in standoffs [data.rmax]")->check(CLI::PositiveNumber);
-  auto* o_t = app.add_option("--thickness-over-standoff", thickness, "t/d [data.thickness_over_standoff]")->check(CLI::PositiveNumber);
+  auto* o_img = app.add_option("--img-size", img_size, "network pixels per side [data.img_size]")
+                    ->check(app::integer_range(L::kMinImgSize, L::kMaxImgSize));
+  auto* o_fine = app.add_option("--finer-grid", finer_grid, "fine pixels per network pixel [data.finer_grid]")
+                     ->check(app::integer_range(1, L::kMaxFinerGrid));
+  auto* o_rmax = app.add_option("--rmax", rmax, "largest semi-axis, in standoffs [data.rmax]")
+                     ->check(app::number_range(L::kMinRmax, L::kMaxRmax));
+  auto* o_t = app.add_option("--thickness-over-standoff", thickness, "t/d [data.thickness_over_standoff]")
+                  ->check(app::number_range(L::kMinThicknessOverStandoff, L::kMaxThicknessOverStandoff));
   auto* o_method = app.add_option("--method", method, "exact | spectral [data.method]")->check(CLI::IsMember({"exact", "spectral"}));
-  auto* o_batch = app.add_option("--batch", batch, "samples per device call, 0 = automatic [data.batch]")->check(CLI::NonNegativeNumber);
+  auto* o_batch = app.add_option("--batch", batch, "samples per device call, 0 = automatic [data.batch]")
+                      ->check(app::integer_range(0, L::kMaxBatch));
 
   return app::run(app, argc, argv, [&] {
     Config config = app::load_config(common);
     GeneratorSettings& s = config.data;
     if (*o_count) s.count = count;
-    if (*o_seed) s.seed = seed;
+    if (*o_seed) s.seed = app::parse_seed(seed_text, "--seed");
     if (*o_target) s.target = parse_target_kind(target);
     if (*o_img) s.img_size = img_size;
     if (*o_fine) s.finer_grid = finer_grid;
@@ -43,6 +50,7 @@ int main(int argc, char** argv) {
     if (*o_method) s.method = parse_forward_method(method);
     if (*o_batch) s.batch = batch;
     s.validate();
+    app::check_output(common);
     auto backend = app::open_backend(common);
 
     Generator generator(*backend, s);
@@ -58,6 +66,7 @@ int main(int argc, char** argv) {
     SampleBatch batch_out;
     double b_min = INFINITY, b_max = -INFINITY, b_abs = 0, covered = 0;
     for (int64_t done = 0; done < s.count; done += batch_out.count) {
+      throw_if_interrupted();
       generator.next(std::min(generator.batch_capacity(), s.count - done), batch_out);
       writer.append(batch_out);
       for (const float v : batch_out.b) {
@@ -72,7 +81,7 @@ int main(int argc, char** argv) {
     progress.finish();
     const double pixels = static_cast<double>(s.count * s.img_size * s.img_size);
     std::snprintf(line, sizeof line, "wrote %s (%s): %lld samples in %.2f s (%.0f samples/s)", common.out.c_str(),
-                  app::human_bytes(static_cast<double>(std::filesystem::file_size(common.out))).c_str(),
+                  human_bytes(static_cast<double>(std::filesystem::file_size(common.out))).c_str(),
                   static_cast<long long>(s.count), progress.elapsed_s(), static_cast<double>(s.count) / progress.elapsed_s());
     app::say(common, line);
     std::snprintf(line, sizeof line, "  Bz (normalized): min %.4g, max %.4g, mean |b| %.4g; target non-zero on %.1f%% of pixels",

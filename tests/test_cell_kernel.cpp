@@ -6,7 +6,9 @@
 #include <random>
 
 #include "kernels/cell_kernel.h"
+#include "magcnn/geometry.h"
 #include "reference.h"
+#include "reference_quad.h"
 
 namespace magcnn::test {
 namespace {
@@ -160,6 +162,37 @@ TEST(CellKernel, QuadrantAndItsMirror) {
       EXPECT_NEAR(tables[at], f.kx, tol) << r << "," << c;
       EXPECT_NEAR(tables[plane + at], f.ky, tol) << r << "," << c;
       EXPECT_NEAR(tables[2 * plane + at], f.kz, tol) << r << "," << c;
+    }
+  }
+}
+
+// Over the whole range of d/h and t/h that FilmGeometry::validate accepts, the double kernels agree with
+// the textbook formula in quadruple precision: the accepted range is the range checked here.
+TEST(CellKernel, ExactOverTheAcceptedGeometryRange) {
+  using L = GeometryLimits;
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const auto log_uniform = [&](double lo, double hi) { return lo * std::pow(hi / lo, unit(rng)); };
+  std::vector<std::pair<double, double>> geometries;
+  for (const double d : {L::kMinStandoffOverPixel, 1.0, L::kMaxStandoffOverPixel})
+    for (const double t : {L::kMinThicknessOverPixel, 0.1, L::kMaxThicknessOverPixel}) geometries.emplace_back(d, t);
+  for (int k = 0; k < 6; ++k)
+    geometries.emplace_back(log_uniform(L::kMinStandoffOverPixel, L::kMaxStandoffOverPixel),
+                            log_uniform(L::kMinThicknessOverPixel, L::kMaxThicknessOverPixel));
+  for (const auto& [d, t] : geometries) {
+    std::vector<std::pair<double, double>> offsets{{0, 0}, {1, 0}, {3, 2}, {40, 13}, {700, 300}};
+    for (int k = 0; k < 4; ++k) offsets.emplace_back(std::floor(log_uniform(1, 3000)), std::floor(log_uniform(1, 3000)));
+    for (const auto& [x, y] : offsets) {
+      const CellField got = kern::cell_field(x, y, d, t);
+      const QuadField want = unit_cell_field_quad(x, y, d, t);
+      const double wx = static_cast<double>(want.kx), wy = static_cast<double>(want.ky), wz = static_cast<double>(want.kz);
+      const double scale = std::max({std::fabs(wx), std::fabs(wy), std::fabs(wz)});
+      const std::string where = "d/h=" + std::to_string(d) + " t/h=" + std::to_string(t) + " at (" + std::to_string(x) + ", " +
+                                std::to_string(y) + ")";
+      ASSERT_TRUE(std::isfinite(got.kx) && std::isfinite(got.ky) && std::isfinite(got.kz)) << where;
+      EXPECT_NEAR(got.kx, wx, 1e-10 * scale) << where;
+      EXPECT_NEAR(got.ky, wy, 1e-10 * scale) << where;
+      EXPECT_NEAR(got.kz, wz, 1e-10 * scale) << where;
     }
   }
 }

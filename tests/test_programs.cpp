@@ -1,8 +1,6 @@
 // magcnn-generate and magcnn-forward as a user runs them: results, exit codes, one-line errors, and no
 // output file (nor temporary) left behind by a failed run.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include "h5file.h"
 #include "magcnn/dataset_io.h"
 #include "magcnn/device.h"
+#include "program_runner.h"
 #include "reference.h"
 #include "temp_dir.h"
 
@@ -21,40 +20,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
 class Programs : public TempDirTest {
  protected:
-  Result run(const std::string& program, const std::string& args) const {
-    const std::string cmd = program + " " + args + " > " + path("stdout") + " 2> " + path("stderr");
-    const int status = std::system(cmd.c_str());
-    Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout")), slurp(path("stderr"))};
-    fs::remove(path("stdout"));
-    fs::remove(path("stderr"));
-    return r;
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+  ProgramResult run(const std::string& program, const std::string& args) const {
+    return run_program(program, split_args(args));
   }
   // Exit 1 with one line on stderr containing `needle`, and nothing in the directory but `keep`.
-  void expect_failure(const Result& r, const std::string& needle, std::initializer_list<std::string> keep) const {
+  void expect_failure(const ProgramResult& r, const std::string& needle, std::initializer_list<std::string> keep) const {
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.lines(), 1) << r.err;
     expect_only(keep);
   }
 };
 
-const std::string kGenerate = MAGCNN_GENERATE, kForward = MAGCNN_FORWARD;
+const std::string kGenerate = program_path("MAGCNN_GENERATE", MAGCNN_GENERATE_BUILT);
+const std::string kForward = program_path("MAGCNN_FORWARD", MAGCNN_FORWARD_BUILT);
 
 TEST_F(Programs, GenerateWritesTheSetItAnnounces) {
-  const Result r = run(kGenerate, "--device cpu --count 37 --img-size 8 --seed 5 --target polar --out " + path("s.h5"));
+  const ProgramResult r = run(kGenerate, "--device cpu --count 37 --img-size 8 --seed 5 --target polar --out " + path("s.h5"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("wrote " + path("s.h5")), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("device CPU"), std::string::npos) << r.out;
@@ -71,10 +55,10 @@ TEST_F(Programs, GenerateRejectsBadRequests) {
                  {"bad.toml"});
   if (!probe_cuda().usable)
     expect_failure(run(kGenerate, "--device cuda --count 5 --out " + path("s.h5")), "no usable GPU", {"bad.toml"});
-  const Result usage = run(kGenerate, "--count 5");  // --out is required
+  const ProgramResult usage = run(kGenerate, "--count 5");  // --out is required
   EXPECT_EQ(usage.code, 106) << "CLI11's exit code for a missing required option";
   EXPECT_NE(usage.err.find("--out"), std::string::npos) << usage.err;
-  const Result zero = run(kGenerate, "--count 0 --out " + path("s.h5"));
+  const ProgramResult zero = run(kGenerate, "--count 0 --out " + path("s.h5"));
   EXPECT_NE(zero.code, 0);
   EXPECT_FALSE(fs::exists(path("s.h5")));
 }
@@ -104,7 +88,7 @@ TEST_F(Programs, ForwardComputesWhatTheEngineComputes) {
   write_maps(path("m.h5"), ny, nx, mx, my, mz, true);
   for (const double standoff : {7e-8, 2e-8}) {
     const std::string flag = standoff == 7e-8 ? "" : " --standoff 2e-8";
-    const Result r = run(kForward, "--device cpu --in " + path("m.h5") + " --out " + path("b.h5") + flag);
+    const ProgramResult r = run(kForward, "--device cpu --in " + path("m.h5") + " --out " + path("b.h5") + flag);
     ASSERT_EQ(r.code, 0) << r.err;
     h5::File f = h5::File::open(path("b.h5"));
     ASSERT_EQ(f.dims("Bz"), (std::vector<int64_t>{ny, nx}));
@@ -129,12 +113,12 @@ TEST_F(Programs, ForwardRejectsBadInput) {
   const std::initializer_list<std::string> inputs{"ok.h5", "nan.h5", "big.h5", "nod.h5"};
   const std::string out = " --device cpu --out " + path("b.h5");
   expect_failure(run(kForward, "--in " + path("missing.h5") + out), "no such file", inputs);
-  expect_failure(run(kForward, "--in " + path("nan.h5") + out), "not finite at map 0, row 0, column 3", inputs);
-  expect_failure(run(kForward, "--in " + path("big.h5") + out), "|m| = 2 > 1", inputs);
+  expect_failure(run(kForward, "--in " + path("nan.h5") + out), "mx is nan at map 0, row 0, column 3", inputs);
+  expect_failure(run(kForward, "--in " + path("big.h5") + out), "|m| = 2 at map 0, row 0, column 4", inputs);
   expect_failure(run(kForward, "--in " + path("nod.h5") + out), "pass --standoff", inputs);
-  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --standoff 0"), "standoff must be a positive", inputs);
-  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --thickness -1e-9"), "thickness must be a positive", inputs);
-  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --pixel-size 0"), "pixel size must be a positive", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --standoff 0"), "--standoff: standoff = 0 m; it must be a positive length", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --thickness -1e-9"), "--thickness: thickness = -1e-09 m; it must be a positive length", inputs);
+  expect_failure(run(kForward, "--in " + path("ok.h5") + out + " --pixel-size 0"), "--pixel-size: pixel size = 0 m; it must be a positive length", inputs);
   {
     h5::File f = h5::File::create(path("names.h5"));
     f.write("Mx", {4, 5}, zeros.data());

@@ -1,6 +1,7 @@
 // TOML configuration through toml++ (header-only), checked key by key against the schema in config.h.
 #include "magcnn/config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -8,6 +9,12 @@
 
 namespace magcnn {
 namespace {
+
+std::string number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
 
 std::string where(const std::string& file, const toml::node& node) {
   std::ostringstream o;
@@ -40,18 +47,23 @@ class Section {
     read(key, v, 0, INT64_MAX);
     out = static_cast<uint64_t>(v);
   }
-  void read(const char* key, double& out) {
+  void read(const char* key, double& out, double lo, double hi) {
     if (const toml::node* n = find(key)) {
       const auto v = n->value<double>();  // integers convert
       if (!v || !(n->is_floating_point() || n->is_integer()))
         throw InvalidInput(where(file_, *n) + ": " + name_ + "." + key + " must be a number");
+      if (!(*v >= lo && *v <= hi))  // NaN fails too
+        throw InvalidInput(where(file_, *n) + ": " + name_ + "." + key + " = " + number(*v) + " is outside " + number(lo) +
+                           ".." + number(hi));
       out = *v;
     }
   }
-  void read(const char* key, std::optional<double>& out) {
-    if (find(key) != nullptr) {
+  // A geometry value in SI units, checked as a flag or attribute would be.
+  void read_geometry(const char* key, std::optional<double>& out) {
+    if (const toml::node* n = find(key)) {
       double v = 0;
-      read(key, v);
+      read(key, v, -HUGE_VAL, HUGE_VAL);
+      check_geometry_value(key, v, where(file_, *n) + ": " + name_ + "." + key);
       out = v;
     }
   }
@@ -99,7 +111,12 @@ class Section {
 Config default_config() { return Config{}; }
 
 Config load_config(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InvalidInput("config file " + path + " does not exist");
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) throw InvalidInput("config file " + path + " does not exist");
+  if (!std::filesystem::is_regular_file(status))
+    throw InvalidInput("config file " + path + " is " + (std::filesystem::is_directory(status) ? "a directory" : "not a regular file") +
+                       ": give a TOML file such as configs/seed.toml");
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -119,23 +136,24 @@ Config load_config(const std::string& path) {
 
   Section data(path, root, "data");
   GeneratorSettings& g = c.data;
-  data.read("count", g.count, 1, int64_t{1} << 40);
+  using L = GeneratorLimits;
+  data.read("count", g.count, 1, L::kMaxCount);
   data.read("seed", g.seed);
-  data.read("img_size", g.img_size, 4, 4096);
-  data.read("finer_grid", g.finer_grid, 1, 16);
-  data.read("rmax", g.rmax);
-  data.read("thickness_over_standoff", g.thickness_over_standoff);
+  data.read("img_size", g.img_size, L::kMinImgSize, L::kMaxImgSize);
+  data.read("finer_grid", g.finer_grid, 1, L::kMaxFinerGrid);
+  data.read("rmax", g.rmax, L::kMinRmax, L::kMaxRmax);
+  data.read("thickness_over_standoff", g.thickness_over_standoff, L::kMinThicknessOverStandoff, L::kMaxThicknessOverStandoff);
   data.read_enum("target", g.target, parse_target_kind);
   data.read_enum("method", g.method, parse_forward_method);
-  data.read("batch", g.batch, 0, int64_t{1} << 20);
+  data.read("batch", g.batch, 0, L::kMaxBatch);
   data.reject_unknown();
 
   Section forward(path, root, "forward");
   forward.read_enum("method", c.forward.method, parse_forward_method);
-  forward.read("pixel_size_m", c.forward.pixel_size_m);
-  forward.read("standoff_m", c.forward.standoff_m);
-  forward.read("thickness_m", c.forward.thickness_m);
-  forward.read("Ms_A_per_m", c.forward.Ms_A_per_m);
+  forward.read_geometry("pixel_size_m", c.forward.pixel_size_m);
+  forward.read_geometry("standoff_m", c.forward.standoff_m);
+  forward.read_geometry("thickness_m", c.forward.thickness_m);
+  forward.read_geometry("Ms_A_per_m", c.forward.Ms_A_per_m);
   forward.reject_unknown();
 
   Section network(path, root, "network");
@@ -153,9 +171,9 @@ Config load_config(const std::string& path) {
   TrainingConfig& t = c.training;
   training.read("epochs", t.epochs, 1, int64_t{1} << 30);
   training.read("batch_size", t.batch_size, 1, int64_t{1} << 20);
-  training.read("learning_rate", t.learning_rate);
-  training.read("validation_fraction", t.validation_fraction);
-  training.read("target_loss", t.target_loss);
+  training.read("learning_rate", t.learning_rate, 1e-12, 1e3);
+  training.read("validation_fraction", t.validation_fraction, 0.0, 0.99);
+  training.read("target_loss", t.target_loss, 0.0, 1e30);
   training.read("optimizer", t.optimizer);
   training.reject_unknown();
 

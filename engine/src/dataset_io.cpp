@@ -1,38 +1,53 @@
 // Training sets, magnetization maps and fields in HDF5, through the wrapper in h5file.h.
 #include "magcnn/dataset_io.h"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
 #include <sstream>
 
 #include "h5file.h"
-#include "magcnn/log.h"
+#include "magcnn/memory.h"
 
 namespace magcnn {
+namespace {
 
-AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
-  namespace fs = std::filesystem;
-  MAGCNN_REQUIRE(!path_.empty(), "no output path given");
-  const fs::path parent = fs::path(path_).parent_path();
-  MAGCNN_REQUIRE(parent.empty() || fs::is_directory(parent), "cannot write " << path_ << ": directory " << parent.string()
-                                                                             << " does not exist");
-  MAGCNN_REQUIRE(!fs::is_directory(path_), "cannot write " << path_ << ": it is a directory");
-  temporary_ = path_ + ".tmp" + std::to_string(::getpid());
+constexpr double kPi = 3.14159265358979323846;
+
+std::string precise(double v) {
+  std::ostringstream o;
+  o.precision(9);
+  o << v;
+  return o.str();
 }
 
-AtomicOutput::~AtomicOutput() {
-  if (!committed_) std::remove(temporary_.c_str());
+// Where value i lies, for messages: in maps of ny x nx counted from first_map, or in per-sample rows of
+// `per_sample` values counted from first_sample.
+std::string map_position(int64_t i, int64_t ny, int64_t nx, int64_t first_map) {
+  const int64_t plane = ny * nx;
+  return "map " + std::to_string(first_map + i / plane) + ", row " + std::to_string((i % plane) / nx) + ", column " +
+         std::to_string(i % nx);
+}
+std::string sample_position(int64_t i, int64_t per_sample, int64_t first_sample) {
+  return "sample " + std::to_string(first_sample + i / per_sample) +
+         (per_sample > 1 ? ", value " + std::to_string(i % per_sample) : std::string());
 }
 
-void AtomicOutput::commit() {
-  std::error_code ec;
-  std::filesystem::rename(temporary_, path_, ec);
-  if (ec) throw Error("cannot move " + temporary_ + " to " + path_ + ": " + ec.message());
-  committed_ = true;
+// Throws InvalidInput at the first value that is not finite, saying where it is.
+template <class T, class Where>
+void require_finite(const T* v, int64_t count, const std::string& what, Where where) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(v[i]))
+      throw InvalidInput(what + " is " + precise(static_cast<double>(v[i])) + " at " + where(i) + ": every value must be finite");
 }
+template <class T>
+void require_finite_maps(const T* v, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what) {
+  require_finite(v, count, what, [&](int64_t i) { return map_position(i, ny, nx, first_map); });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Training sets
 
 struct TrainingSetWriter::Impl {
   AtomicOutput out;
@@ -41,21 +56,26 @@ struct TrainingSetWriter::Impl {
   // Bz, m, then the stored parameters in kern::EllipseParam order (theta, phi, a, b, tilt, xc, yc).
   std::vector<h5::Appendable> columns;
   int64_t written = 0;
-  Impl(const std::string& path, const GeneratorSettings& s) : out(path), file(h5::File::create(out.temporary())), settings(s) {}
+  // The field alone (the target compresses): a set that cannot fit on the disk is refused before any work.
+  Impl(const std::string& path, const GeneratorSettings& s)
+      : out(path, {}, static_cast<double>(s.count) * (4.0 * static_cast<double>(s.img_size * s.img_size) + 7 * 8)),
+        file(h5::File::create(out.temporary(), out.path(), true)),
+        settings(s) {}
 };
 
-TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSettings& s, const std::string& device)
-    : impl_(std::make_unique<Impl>(path, s)) {
+TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSettings& s, const std::string& device) {
+  s.validate();
+  impl_ = std::make_unique<Impl>(path, s);
   h5::File& f = impl_->file;
   const int64_t n = s.img_size;
-  impl_->columns.push_back(f.appendable("Bz", h5::Type::F32, {n, n}));
-  impl_->columns.push_back(f.appendable("m", h5::Type::F32, {n, n}, true));  // mostly zeros
+  impl_->columns.push_back(f.appendable("Bz", h5::Type::F32, {n, n}, false, s.count));
+  impl_->columns.push_back(f.appendable("m", h5::Type::F32, {n, n}, true, s.count));  // mostly zeros
   for (const char* name : {"theta", "phi", "ellipse_a", "ellipse_b", "ellipse_tilt", "ellipse_xc", "ellipse_yc"})
-    impl_->columns.push_back(f.appendable(name, h5::Type::F64, {}));
+    impl_->columns.push_back(f.appendable(name, h5::Type::F64, {}, false, s.count));
   f.set_attr("/", "format", std::string("magcnn training set"));
   f.set_attr("/", "format_version", int64_t{1});
   f.set_attr("/", "count", s.count);
-  f.set_attr("/", "seed", static_cast<int64_t>(s.seed));
+  f.set_attr("/", "seed", s.seed);
   f.set_attr("/", "img_size", s.img_size);
   f.set_attr("/", "finer_grid", s.finer_grid);
   f.set_attr("/", "rmax_over_standoff", s.rmax);
@@ -73,7 +93,17 @@ TrainingSetWriter::~TrainingSetWriter() = default;
 
 void TrainingSetWriter::append(const SampleBatch& batch) {
   Impl& w = *impl_;
-  const int64_t n = batch.count;
+  const int64_t n = batch.count, side = w.settings.img_size, maps = n * side * side;
+  MAGCNN_REQUIRE(n >= 0 && w.written + n <= w.settings.count,
+                 "training set of " << w.settings.count << " samples: " << w.written << " written, " << n << " more given");
+  MAGCNN_REQUIRE(static_cast<int64_t>(batch.b.size()) == maps && static_cast<int64_t>(batch.target.size()) == maps &&
+                     static_cast<int64_t>(batch.params.size()) == n * kStoredEllipseParams,
+                 "a batch of " << n << " samples holds " << batch.b.size() << " field values, " << batch.target.size()
+                               << " target values and " << batch.params.size() << " parameters");
+  require_finite_maps(batch.b.data(), maps, side, side, w.written, "generated field b");
+  require_finite_maps(batch.target.data(), maps, side, side, w.written, "generated target");
+  require_finite(batch.params.data(), n * kStoredEllipseParams, "generated ellipse parameters",
+                 [&](int64_t i) { return sample_position(i, kStoredEllipseParams, w.written); });
   w.columns[0].append(batch.b.data(), n);
   w.columns[1].append(batch.target.data(), n);
   std::vector<double> column(static_cast<std::size_t>(n));
@@ -88,36 +118,50 @@ void TrainingSetWriter::commit() {
   Impl& w = *impl_;
   MAGCNN_REQUIRE(w.written == w.settings.count, "training set holds " << w.written << " of " << w.settings.count << " samples");
   w.file.set_attr("Bz", "unit", std::string("normalized"));
-  w.file.set_attr("Bz", "definition", std::string("b = Bz 2 d / (mu0 Ms t), exact cell-kernel model"));
+  w.file.set_attr("Bz", "definition", std::string("b = Bz 2 d / (mu0 Ms t), ") + forward_method_name(w.settings.method) +
+                                          (w.settings.method == ForwardMethod::Exact ? " cell-kernel model" : " transfer-function model"));
   w.file.set_attr("m", "target", std::string(target_kind_name(w.settings.target)));
-  w.columns.clear();  // closes the datasets before the file
+  for (h5::Appendable& c : w.columns) c.close();  // datasets before the file, each checked
   w.file.close();
   w.out.commit();
 }
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+// One value per sample ([N] or [N, 1]), its length checked before anything is read.
+std::vector<double> read_per_sample(const h5::File& f, const std::string& name, int64_t count) {
+  const int64_t values = checked_product(f.dims(name), f.path() + ": dataset '" + name + "'");
+  MAGCNN_REQUIRE(values == count,
+                 f.path() << ": dataset '" << name << "' holds " << values << " values; it must hold one per sample (" << count << ")");
+  std::vector<double> v = f.read<double>(name);
+  require_finite(v.data(), count, f.path() + ": " + name, [](int64_t i) { return sample_position(i, 1, 0); });
+  return v;
+}
 
 TrainingSet read_original_layout(const h5::File& f) {
   TrainingSet s;
   const auto bz_dims = f.dims("Bz"), m_dims = f.dims("mloc");
-  MAGCNN_REQUIRE(bz_dims.size() == 2 && m_dims == bz_dims, f.path() << ": original layout needs Bz and mloc [N, Np*Np]");
-  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(bz_dims[1]))));
+  MAGCNN_REQUIRE(bz_dims.size() == 2 && m_dims == bz_dims,
+                 f.path() << ": the original layout needs Bz and mloc of one shape [N, Np*Np]");
+  MAGCNN_REQUIRE(bz_dims[0] >= 1 && bz_dims[1] >= 1, f.path() << ": the training set holds no samples");
+  const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(bz_dims[1]))));
   MAGCNN_REQUIRE(side * side == bz_dims[1], f.path() << ": Bz rows of " << bz_dims[1] << " values are not square maps");
   s.count = bz_dims[0];
   s.ny = s.nx = side;
   // The seed stored -Bz d^3 / (1e-7 t Ms) with d = 10 nm; b = Bz 2d / (mu0 Ms t) = -stored / (2 pi d^2).
   const double d = 10e-9, to_b = -1.0 / (2.0 * kPi * d * d);
-  const auto bz = f.read<double>("Bz");
-  s.b.resize(bz.size());
-  for (std::size_t i = 0; i < bz.size(); ++i) s.b[i] = static_cast<float>(to_b * bz[i]);
-  const auto m = f.read<double>("mloc");
-  s.m.assign(m.begin(), m.end());
-  s.theta = f.read<double>("Theta");
-  s.phi = f.read<double>("Phi");
-  MAGCNN_REQUIRE(static_cast<int64_t>(s.theta.size()) == s.count && static_cast<int64_t>(s.phi.size()) == s.count,
-                 f.path() << ": Theta and Phi must hold one value per sample");
+  const int64_t values = checked_product({s.count, side, side}, f.path() + ": Bz");
+  {
+    const auto bz = f.read<double>("Bz");
+    require_finite_maps(bz.data(), values, side, side, 0, f.path() + ": Bz");
+    s.b.resize(bz.size());
+    for (std::size_t i = 0; i < bz.size(); ++i) s.b[i] = static_cast<float>(to_b * bz[i]);
+    require_finite_maps(s.b.data(), values, side, side, 0, f.path() + ": Bz as normalized field");
+  }
+  s.m = f.read<float>("mloc");
+  require_finite_maps(s.m.data(), values, side, side, 0, f.path() + ": mloc");
+  s.theta = read_per_sample(f, "Theta", s.count);
+  s.phi = read_per_sample(f, "Phi", s.count);
   s.target = "shape";
   s.layout = "MagneticCNN (original)";
   // linspace(-16 d, 16 d, 4 * 32) sampled every 4th point: a network pixel of 4 x 32 d / 127.
@@ -129,24 +173,40 @@ TrainingSet read_original_layout(const h5::File& f) {
   return s;
 }
 
+double positive_attr(const h5::File& f, const char* name, double fallback) {
+  const std::optional<double> v = f.attr_double("/", name);
+  if (!v) return fallback;
+  MAGCNN_REQUIRE(std::isfinite(*v) && *v > 0, f.path() << ": attribute " << name << " = " << *v << "; it must be positive");
+  return *v;
+}
+
 TrainingSet read_magcnn_layout(const h5::File& f) {
   TrainingSet s;
   const auto dims = f.dims("Bz");
   MAGCNN_REQUIRE(dims.size() == 3, f.path() << ": Bz must be [N, H, W], has rank " << dims.size());
-  MAGCNN_REQUIRE(f.has("m") && f.dims("m") == dims, f.path() << ": m must exist with Bz's shape");
+  MAGCNN_REQUIRE(dims[0] >= 1 && dims[1] >= 1 && dims[2] >= 1, f.path() << ": the training set holds no samples (Bz is "
+                                                                        << dims[0] << " x " << dims[1] << " x " << dims[2] << ")");
+  MAGCNN_REQUIRE(f.has("m"), f.path() << ": no dataset 'm' (the target), which a training set needs beside Bz");
+  const auto m_dims = f.dims("m");
+  MAGCNN_REQUIRE(m_dims == dims, f.path() << ": m must have Bz's shape [" << dims[0] << ", " << dims[1] << ", " << dims[2] << "]");
   s.count = dims[0];
   s.ny = dims[1];
   s.nx = dims[2];
-  s.b = f.read<float>("Bz");
-  s.m = f.read<float>("m");
-  if (f.has("theta")) s.theta = f.read<double>("theta");
-  if (f.has("phi")) s.phi = f.read<double>("phi");
-  s.target = f.attr_string("/", "target").value_or("shape");
-  s.layout = "magcnn";
-  s.pixel_size_over_standoff = f.attr_double("/", "pixel_size_over_standoff").value_or(1.0);
-  s.thickness_over_standoff = f.attr_double("/", "thickness_over_standoff").value_or(0.1);
+  const int64_t values = checked_product({s.count, s.ny, s.nx}, f.path() + ": Bz");
   const std::string unit = f.attr_string("Bz", "unit").value_or("normalized");
   MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's Bz must be normalized, this one is in '" << unit << "'");
+  s.target = f.attr_string("/", "target").value_or("shape");
+  MAGCNN_REQUIRE(s.target == "shape" || s.target == "polar",
+                 f.path() << ": attribute target = '" << s.target << "'; it must be 'shape' or 'polar'");
+  s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
+  s.thickness_over_standoff = positive_attr(f, "thickness_over_standoff", 0.1);
+  s.b = f.read<float>("Bz");
+  require_finite_maps(s.b.data(), values, s.ny, s.nx, 0, f.path() + ": Bz");
+  s.m = f.read<float>("m");
+  require_finite_maps(s.m.data(), values, s.ny, s.nx, 0, f.path() + ": m");
+  if (f.has("theta")) s.theta = read_per_sample(f, "theta", s.count);
+  if (f.has("phi")) s.phi = read_per_sample(f, "phi", s.count);
+  s.layout = "magcnn";
   return s;
 }
 
@@ -159,63 +219,173 @@ TrainingSet read_training_set(const std::string& path) {
   return read_magcnn_layout(f);
 }
 
-MagnetizationMaps read_magnetization(const std::string& path) {
-  const h5::File f = h5::File::open(path);
-  MagnetizationMaps maps;
+// ---------------------------------------------------------------------------------------------------
+// Magnetization maps
+
+struct MagnetizationFile::Impl {
+  h5::File file;
+  int64_t n = 0, ny = 0, nx = 0;
+  bool batched = false;
+  GeometryAttributes attributes;
+  double tolerance = 0;
+  std::string least_precise_type;
+  explicit Impl(const std::string& path) : file(h5::File::open(path)) {}
+};
+
+MagnetizationFile::MagnetizationFile(const std::string& path) : impl_(std::make_unique<Impl>(path)) {
+  Impl& m = *impl_;
+  const h5::File& f = m.file;
   for (const char* name : {"mx", "my", "mz"})
     MAGCNN_REQUIRE(f.has(name), path << ": no dataset '" << name << "' (magnetization maps need mx, my and mz, [H, W] or [N, H, W])");
   const auto dims = f.dims("mz");
   MAGCNN_REQUIRE(dims.size() == 2 || dims.size() == 3, path << ": mz must be [H, W] or [N, H, W], has rank " << dims.size());
   MAGCNN_REQUIRE(f.dims("mx") == dims && f.dims("my") == dims, path << ": mx, my and mz must have the same shape");
-  maps.batched = dims.size() == 3;
-  maps.n = maps.batched ? dims[0] : 1;
-  maps.ny = dims[dims.size() - 2];
-  maps.nx = dims[dims.size() - 1];
-  MAGCNN_REQUIRE(maps.n >= 1 && maps.ny >= 1 && maps.nx >= 1, path << ": empty magnetization maps");
-  maps.mx = f.read<double>("mx");
-  maps.my = f.read<double>("my");
-  maps.mz = f.read<double>("mz");
+  m.batched = dims.size() == 3;
+  m.n = m.batched ? dims[0] : 1;
+  m.ny = dims[dims.size() - 2];
+  m.nx = dims[dims.size() - 1];
+  MAGCNN_REQUIRE(m.n >= 1 && m.ny >= 1 && m.nx >= 1, path << ": empty magnetization maps (mz is " << m.n << " x " << m.ny << " x " << m.nx << ")");
+  checked_product({m.n, m.ny, m.nx, 3, 8}, path + ": magnetization maps");
+  for (const char* name : {"mx", "my", "mz"}) f.check_dataset(name);
+  // float32's rounding at least: values normalized in float and stored as double are common.
+  double epsilon = std::ldexp(1.0, -23);
+  m.least_precise_type = "float32";
+  for (const char* name : {"mx", "my", "mz"}) {
+    const double e = f.stored_epsilon(name);
+    if (e > epsilon) {
+      epsilon = e;
+      m.least_precise_type = f.stored_type_name(name);
+    }
+  }
+  // A float of fewer mantissa bits than float16's cannot say whether |m| <= 1.
+  MAGCNN_REQUIRE(epsilon <= std::ldexp(1.0, -10), path << ": mx, my or mz is stored as " << m.least_precise_type << " with "
+                                                       << -std::ilogb(epsilon) << " mantissa bits, too coarse for a unit "
+                                                       << "magnetization: store float16 or wider");
+  m.tolerance = 4 * epsilon;
   auto attr = [&](const char* name) {
-    if (auto v = f.attr_double("/", name)) return *v;
-    return f.attr_double("mz", name).value_or(0.0);
+    AttributeValue v = f.attr_number("/", name);
+    return v.value || !v.problem.empty() ? v : f.attr_number("mz", name);
   };
-  maps.geometry = FilmGeometry{attr("pixel_size_m"), attr("standoff_m"), attr("thickness_m"), attr("Ms_A_per_m")};
+  m.attributes = GeometryAttributes{attr("pixel_size_m"), attr("standoff_m"), attr("thickness_m"), attr("Ms_A_per_m")};
+}
+
+MagnetizationFile::~MagnetizationFile() = default;
+
+const std::string& MagnetizationFile::path() const { return impl_->file.path(); }
+int64_t MagnetizationFile::count() const { return impl_->n; }
+int64_t MagnetizationFile::ny() const { return impl_->ny; }
+int64_t MagnetizationFile::nx() const { return impl_->nx; }
+bool MagnetizationFile::batched() const { return impl_->batched; }
+const GeometryAttributes& MagnetizationFile::attributes() const { return impl_->attributes; }
+double MagnetizationFile::tolerance() const { return impl_->tolerance; }
+
+void MagnetizationFile::read(int64_t first, int64_t count, double* mx, double* my, double* mz) const {
+  const Impl& m = *impl_;
+  MAGCNN_REQUIRE(first >= 0 && count >= 1 && first <= m.n - count,
+                 "maps " << first << " to " << first + count << " of " << m.n << " in " << m.file.path());
+  double* out[3] = {mx, my, mz};
+  const char* names[3] = {"mx", "my", "mz"};
+  for (int c = 0; c < 3; ++c) {
+    if (m.batched) {
+      m.file.read_rows(names[c], first, count, out[c]);
+    } else {
+      m.file.read_rows(names[c], 0, m.ny, out[c]);
+    }
+  }
+  const int64_t values = count * m.ny * m.nx;
+  const double limit = (1 + m.tolerance) * (1 + m.tolerance);
+  for (int c = 0; c < 3; ++c) require_finite_maps(out[c], values, m.ny, m.nx, first, m.file.path() + ": " + names[c]);
+  for (int64_t i = 0; i < values; ++i) {
+    const double x = mx[i], y = my[i], z = mz[i], norm2 = x * x + y * y + z * z;
+    if (norm2 <= limit) continue;
+    std::ostringstream o;
+    o.precision(2);
+    o << m.tolerance;
+    throw InvalidInput(m.file.path() + ": |m| = " + precise(std::sqrt(norm2)) + " at " + map_position(i, m.ny, m.nx, first) +
+                       " is above 1 by more than the rounding of " + m.least_precise_type + " values (" + o.str() +
+                       "): m is the unit magnetization M / Ms, |m| <= 1");
+  }
+}
+
+MagnetizationMaps read_magnetization(const std::string& path) {
+  const MagnetizationFile file(path);
+  MagnetizationMaps maps;
+  maps.n = file.count();
+  maps.ny = file.ny();
+  maps.nx = file.nx();
+  maps.batched = file.batched();
+  maps.attributes = file.attributes();
+  maps.tolerance = file.tolerance();
+  const auto values = static_cast<std::size_t>(maps.n * maps.ny * maps.nx);
+  maps.mx.resize(values);
+  maps.my.resize(values);
+  maps.mz.resize(values);
+  file.read(0, maps.n, maps.mx.data(), maps.my.data(), maps.mz.data());
   return maps;
 }
 
-void check_magnetization(const MagnetizationMaps& maps) {
-  const std::size_t n = maps.mx.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = maps.mx[i], y = maps.my[i], z = maps.mz[i];
-    const int64_t map = static_cast<int64_t>(i) / (maps.ny * maps.nx), r = (static_cast<int64_t>(i) / maps.nx) % maps.ny,
-                  c = static_cast<int64_t>(i) % maps.nx;
-    MAGCNN_REQUIRE(std::isfinite(x) && std::isfinite(y) && std::isfinite(z),
-                   "magnetization is not finite at map " << map << ", row " << r << ", column " << c);
-    MAGCNN_REQUIRE(x * x + y * y + z * z <= 1.0 + 1e-6, "|m| = " << std::sqrt(x * x + y * y + z * z) << " > 1 at map " << map
-                                                                 << ", row " << r << ", column " << c
-                                                                 << ": m is the unit magnetization M / Ms");
+// ---------------------------------------------------------------------------------------------------
+// Fields
+
+struct FieldWriter::Impl {
+  AtomicOutput out;
+  h5::File file;
+  h5::Appendable bz;
+  int64_t n, ny, nx, written = 0;
+  bool batched;
+  Impl(const std::string& path, const std::vector<std::string>& inputs, int64_t n_, int64_t ny_, int64_t nx_, bool batched_)
+      : out(path, inputs, 4.0 * static_cast<double>(n_) * static_cast<double>(ny_) * static_cast<double>(nx_)),
+        file(h5::File::create(out.temporary(), out.path(), true)),
+        n(n_),
+        ny(ny_),
+        nx(nx_),
+        batched(batched_) {}
+};
+
+FieldWriter::FieldWriter(const std::string& path, int64_t n, int64_t ny, int64_t nx, bool batched, const FilmGeometry& g,
+                         ForwardMethod method, const std::vector<std::string>& inputs) {
+  MAGCNN_REQUIRE(n >= 1 && ny >= 1 && nx >= 1 && (batched || n == 1),
+                 "a field file of " << n << " map(s) of " << ny << " x " << nx << (batched ? "" : ", unbatched"));
+  impl_ = std::make_unique<Impl>(path, inputs, n, ny, nx, batched);
+  h5::File& f = impl_->file;
+  // Unbatched: the [ny, nx] map is appended as ny rows of nx values.
+  impl_->bz = batched ? f.appendable("Bz", h5::Type::F32, {ny, nx}, false, n) : f.appendable("Bz", h5::Type::F32, {nx}, false, ny);
+  f.set_attr("Bz", "unit", std::string("T"));
+  for (const char* object : {"/", "Bz"}) {
+    f.set_attr(object, "pixel_size_m", g.pixel_size_m);
+    f.set_attr(object, "standoff_m", g.standoff_m);
+    f.set_attr(object, "thickness_m", g.thickness_m);
+    f.set_attr(object, "Ms_A_per_m", g.Ms_A_per_m);
   }
+  f.set_attr("/", "forward_model", std::string(forward_method_name(method)));
+  f.set_attr("/", "generator", std::string("magcnn-forward ") + MAGCNN_VERSION);
+}
+
+FieldWriter::~FieldWriter() = default;
+
+void FieldWriter::append(const float* bz, int64_t count) {
+  Impl& w = *impl_;
+  MAGCNN_REQUIRE(count >= 1 && w.written + count <= w.n, "field file of " << w.n << " maps: " << w.written << " written, " << count << " more given");
+  require_finite_maps(bz, count * w.ny * w.nx, w.ny, w.nx, w.written, "computed Bz");
+  w.bz.append(bz, w.batched ? count : w.ny);
+  w.written += count;
+}
+
+void FieldWriter::commit() {
+  Impl& w = *impl_;
+  MAGCNN_REQUIRE(w.written == w.n, "field file holds " << w.written << " of " << w.n << " maps");
+  w.bz.close();
+  w.file.close();
+  w.out.commit();
 }
 
 void write_field(const std::string& path, const std::vector<double>& bz, int64_t n, int64_t ny, int64_t nx, bool batched,
                  const FilmGeometry& g, ForwardMethod method) {
-  AtomicOutput out(path);
-  {
-    h5::File f = h5::File::create(out.temporary());
-    const std::vector<float> values(bz.begin(), bz.end());
-    const std::vector<int64_t> dims = batched ? std::vector<int64_t>{n, ny, nx} : std::vector<int64_t>{ny, nx};
-    f.write("Bz", dims, values.data());
-    f.set_attr("Bz", "unit", std::string("T"));
-    for (const char* object : {"/", "Bz"}) {
-      f.set_attr(object, "pixel_size_m", g.pixel_size_m);
-      f.set_attr(object, "standoff_m", g.standoff_m);
-      f.set_attr(object, "thickness_m", g.thickness_m);
-      f.set_attr(object, "Ms_A_per_m", g.Ms_A_per_m);
-    }
-    f.set_attr("/", "forward_model", std::string(forward_method_name(method)));
-    f.set_attr("/", "generator", std::string("magcnn-forward ") + MAGCNN_VERSION);
-  }
-  out.commit();
+  FieldWriter writer(path, n, ny, nx, batched, g, method);
+  MAGCNN_REQUIRE(static_cast<int64_t>(bz.size()) == n * ny * nx, "field of " << bz.size() << " values for " << n << " x " << ny << " x " << nx);
+  const std::vector<float> values(bz.begin(), bz.end());
+  writer.append(values.data(), n);
+  writer.commit();
 }
 
 }  // namespace magcnn

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <string>
 
+#include "magcnn/memory.h"
+
 namespace magcnn {
 
 ForwardMethod parse_forward_method(const std::string& text) {
@@ -16,21 +18,15 @@ ForwardMethod parse_forward_method(const std::string& text) {
 
 const char* forward_method_name(ForwardMethod m) { return m == ForwardMethod::Exact ? "exact" : "spectral"; }
 
-void FilmGeometry::validate() const {
-  const auto positive = [](double v) { return std::isfinite(v) && v > 0; };
-  MAGCNN_REQUIRE(positive(pixel_size_m), "pixel size must be a positive length in metres, got " << pixel_size_m);
-  MAGCNN_REQUIRE(positive(standoff_m), "standoff must be a positive length in metres, got " << standoff_m);
-  MAGCNN_REQUIRE(positive(thickness_m), "thickness must be a positive length in metres, got " << thickness_m);
-  MAGCNN_REQUIRE(positive(Ms_A_per_m), "Ms must be a positive magnetization in A/m, got " << Ms_A_per_m);
-}
-
 int64_t fft_friendly_size(int64_t minimum, int64_t multiple) {
-  MAGCNN_REQUIRE(minimum >= 1 && multiple >= 1, "FFT size for minimum " << minimum << ", multiple " << multiple);
-  for (int64_t n = (minimum + multiple - 1) / multiple * multiple;; n += multiple) {
-    int64_t r = n;
+  MAGCNN_REQUIRE(minimum >= 1 && minimum <= (int64_t{1} << 50) && multiple >= 1 && multiple <= (int64_t{1} << 20),
+                 "FFT size for minimum " << minimum << ", multiple " << multiple);
+  // m = 2^k (k large enough) always qualifies, so the search ends before m doubles.
+  for (int64_t m = (minimum + multiple - 1) / multiple;; ++m) {
+    int64_t r = m;
     for (const int64_t p : {2, 3, 5, 7})
       while (r % p == 0) r /= p;
-    if (r == 1) return n;
+    if (r == 1) return m * multiple;
   }
 }
 
@@ -74,20 +70,58 @@ kern::Complex<T>* as_complex_mut(const Tensor& t) {
 
 }  // namespace
 
+namespace {
+
+// The padded grid: linear (not circular) convolution needs P >= 2 ny - 1; the folded output needs P
+// divisible by the stride s; the kernels' parity transforms need P even and at least 4.
+int64_t padded_size(int64_t n, int64_t s) {
+  return fft_friendly_size(std::max<int64_t>(2 * n - 1, 4), s % 2 == 0 ? s : 2 * s);
+}
+
+void check_sizes(int64_t ny, int64_t nx, const ForwardOptions& options) {
+  MAGCNN_REQUIRE(ny >= 1 && nx >= 1, "map size must be at least 1 x 1, got " << ny << " x " << nx);
+  MAGCNN_REQUIRE(ny <= ForwardModel::kMaxSide && nx <= ForwardModel::kMaxSide,
+                 "a map of " << ny << " x " << nx << " pixels is larger than the forward model accepts (sides up to "
+                             << ForwardModel::kMaxSide << ")");
+  MAGCNN_REQUIRE(options.max_batch >= 1 && options.max_batch <= (int64_t{1} << 30),
+                 "max_batch must be in 1.." << (int64_t{1} << 30) << ", got " << options.max_batch);
+  MAGCNN_REQUIRE(options.output_stride >= 1 && options.output_stride <= 64,
+                 "output stride must be in 1..64, got " << options.output_stride);
+}
+
+}  // namespace
+
+double ForwardModel::memory_bytes(const Backend& backend, int64_t ny, int64_t nx, const ForwardOptions& options) {
+  check_sizes(ny, nx, options);
+  const double es = static_cast<double>(dtype_size(options.dtype_from_backend ? backend.preferred_real() : options.dtype));
+  const double s = static_cast<double>(options.output_stride);
+  const double P = static_cast<double>(padded_size(ny, options.output_stride));
+  const double Q = static_cast<double>(padded_size(nx, options.output_stride));
+  const double B = static_cast<double>(options.max_batch), half = P * (Q / 2 + 1);
+  const double spectra = 3 * half * es;
+  const double work = B * (P * Q + 2 * half + 2 * (P / s) * (Q / s / 2 + 1)) * es;
+  // Transients of construction: the kernels' first quadrant in double; on the GPU its mirrored tables
+  // and their spectrum (also double); FFT planning arrays (FFTW) or work areas (cuFFT), about one padded
+  // batch and its spectrum.
+  const double quadrant = 3 * (P / 2 + 1) * (Q / 2 + 1) * 8;
+  const double mirrored = backend.kind() == DeviceKind::CUDA ? 3 * (P * Q + 2 * half) * 8 : 0;
+  const double planning = B * (P * Q + 2 * half) * es;
+  return spectra + work + quadrant + std::max(mirrored, planning);
+}
+
 ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx,
                            ForwardOptions options)
     : backend_(backend), geometry_(geometry), options_(options), ny_(ny), nx_(nx) {
   geometry.validate();
-  MAGCNN_REQUIRE(ny >= 1 && nx >= 1, "map size must be at least 1 x 1, got " << ny << " x " << nx);
-  MAGCNN_REQUIRE(options.max_batch >= 1, "max_batch must be at least 1, got " << options.max_batch);
-  MAGCNN_REQUIRE(options.output_stride >= 1, "output stride must be at least 1, got " << options.output_stride);
+  check_sizes(ny, nx, options);
+  require_memory(memory_bytes(backend, ny, nx, options), backend.available_memory(),
+                 "the forward model of " + std::to_string(options.max_batch) + " map(s) of " + std::to_string(ny) + " x " +
+                     std::to_string(nx) + " pixels",
+                 backend.kind() == DeviceKind::CPU ? "host" : "GPU");
   dtype_ = options.dtype_from_backend ? backend.preferred_real() : options.dtype;
   const int64_t s = options.output_stride;
-  // Linear (not circular) convolution needs P >= 2 ny - 1; the folded output needs P divisible by s; the
-  // kernels' parity transforms need P even and at least 4.
-  const int64_t multiple = s % 2 == 0 ? s : 2 * s;
-  P_ = fft_friendly_size(std::max<int64_t>(2 * ny - 1, 4), multiple);
-  Q_ = fft_friendly_size(std::max<int64_t>(2 * nx - 1, 4), multiple);
+  P_ = padded_size(ny, s);
+  Q_ = padded_size(nx, s);
   const double d = geometry.standoff_m / geometry.pixel_size_m;
   const double t = geometry.thickness_m / geometry.pixel_size_m;
 
@@ -105,28 +139,16 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
   work_->padded.zero();  // the padding stays zero: only map interiors are ever written
   work_->spectrum = Tensor(backend, dtype_, Shape{B, P_, 2 * qh});
   work_->folded = Tensor(backend, dtype_, Shape{B, ps, 2 * (qs / 2 + 1)});
-  forward_plan(B);
-  inverse_plan(B);
+  work_->folded.zero();  // slots past a partial batch go through the inverse FFT too: keep them defined
+  // Input rows from ny on are padding (zero); of the inverse's output only the first out_ny rows are read.
+  forward_plan_ = backend.plan_fft(FftSpec{dtype_, B, P_, Q_, ny_, 0, FftDirection::Forward});
+  inverse_plan_ = backend.plan_fft(FftSpec{dtype_, B, ps, qs, 0, out_ny(), FftDirection::Inverse});
 }
 
 ForwardModel::~ForwardModel() = default;
 
 int64_t ForwardModel::out_ny() const { return (ny_ + options_.output_stride - 1) / options_.output_stride; }
 int64_t ForwardModel::out_nx() const { return (nx_ + options_.output_stride - 1) / options_.output_stride; }
-
-// Input rows from ny on are padding (zero); of the inverse's output only the first out_ny rows are read.
-FftPlan& ForwardModel::forward_plan(int64_t batch) {
-  auto& plan = forward_plans_[batch];
-  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_, Q_, ny_, 0, FftDirection::Forward});
-  return *plan;
-}
-
-FftPlan& ForwardModel::inverse_plan(int64_t batch) {
-  auto& plan = inverse_plans_[batch];
-  const int64_t s = options_.output_stride;
-  if (!plan) plan = backend_.plan_fft(FftSpec{dtype_, batch, P_ / s, Q_ / s, 0, out_ny(), FftDirection::Inverse});
-  return *plan;
-}
 
 void ForwardModel::check_maps(const TensorView& t, const char* name, int64_t rank, int64_t last) const {
   MAGCNN_REQUIRE(t.device == backend_.kind(), name << " is on the " << device_name(t.device)
@@ -180,7 +202,7 @@ void ForwardModel::compute(const TensorView& mx, const TensorView& my, const Ten
     const TensorView* comps[3] = {&mx, &my, &mz};
     for (int c = 0; c < 3; ++c) {
       run_embed<T>(backend_, *comps[c], padded, ny_, nx_, P_, Q_);
-      forward_plan(n).forward(padded, work_->spectrum.data<T>());
+      forward_plan_->forward(padded, work_->spectrum.data<T>());
       backend_.run(ops::ProductComponent<T>{{as_complex<T>(work_->spectrum), half, c}, k, k + half, k + 2 * half,
                                             as_complex_mut<T>(work_->folded), P_, Q_, s, c > 0},
                    folded);
@@ -218,7 +240,7 @@ void ForwardModel::compute_collinear_prepared(const TensorView& direction, const
   const int64_t folded = n * (P_ / s) * ((Q_ / s) / 2 + 1);
   auto run = [&](auto zero) {
     using T = decltype(zero);
-    forward_plan(n).forward(work_->padded.data<T>(), work_->spectrum.data<T>());
+    forward_plan_->forward(work_->padded.data<T>(), work_->spectrum.data<T>());
     const T* k = spectra_.data<T>();
     const int64_t half = P_ * (Q_ / 2 + 1);
     backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half}, k, k + half,
@@ -236,7 +258,7 @@ void ForwardModel::finish(int64_t n, const TensorView& bz) {
   auto run = [&](auto zero) {
     using T = decltype(zero);
     T* coarse = work_->spectrum.data<T>();  // [n, P/s, Q/s]
-    inverse_plan(n).inverse(work_->folded.data<T>(), coarse);
+    inverse_plan_->inverse(work_->folded.data<T>(), coarse);
     backend_.run(kern::CropScale<T>{coarse, bz.as<T>(), ps, qs, out_ny(), out_nx(), static_cast<T>(scale)},
                  n * out_ny() * out_nx());
   };

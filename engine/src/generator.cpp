@@ -16,13 +16,20 @@ TargetKind parse_target_kind(const std::string& text) {
 const char* target_kind_name(TargetKind t) { return t == TargetKind::Shape ? "shape" : "polar"; }
 
 void GeneratorSettings::validate() const {
-  MAGCNN_REQUIRE(count >= 1, "count must be at least 1, got " << count);
-  MAGCNN_REQUIRE(img_size >= 1 && img_size <= 4096, "img_size must be in 1..4096, got " << img_size);
-  MAGCNN_REQUIRE(finer_grid >= 1 && finer_grid <= 16, "finer_grid must be in 1..16, got " << finer_grid);
-  MAGCNN_REQUIRE(std::isfinite(rmax) && rmax > 0, "rmax must be positive (units of the standoff), got " << rmax);
-  MAGCNN_REQUIRE(std::isfinite(thickness_over_standoff) && thickness_over_standoff > 0,
-                 "thickness_over_standoff must be positive, got " << thickness_over_standoff);
-  MAGCNN_REQUIRE(batch >= 0, "batch must be 0 (automatic) or positive, got " << batch);
+  using L = GeneratorLimits;
+  MAGCNN_REQUIRE(count >= 1 && count <= L::kMaxCount, "count must be in 1.." << L::kMaxCount << ", got " << count);
+  MAGCNN_REQUIRE(img_size >= L::kMinImgSize && img_size <= L::kMaxImgSize,
+                 "img_size must be in " << L::kMinImgSize << ".." << L::kMaxImgSize << ", got " << img_size);
+  MAGCNN_REQUIRE(finer_grid >= 1 && finer_grid <= L::kMaxFinerGrid,
+                 "finer_grid must be in 1.." << L::kMaxFinerGrid << ", got " << finer_grid);
+  MAGCNN_REQUIRE(std::isfinite(rmax) && rmax >= L::kMinRmax && rmax <= L::kMaxRmax,
+                 "rmax must be in " << L::kMinRmax << ".." << L::kMaxRmax << " standoffs, got " << rmax);
+  MAGCNN_REQUIRE(std::isfinite(thickness_over_standoff) && thickness_over_standoff >= L::kMinThicknessOverStandoff &&
+                     thickness_over_standoff <= L::kMaxThicknessOverStandoff,
+                 "thickness_over_standoff must be in " << L::kMinThicknessOverStandoff << ".."
+                                                       << L::kMaxThicknessOverStandoff << ", got " << thickness_over_standoff);
+  MAGCNN_REQUIRE(batch >= 0 && batch <= L::kMaxBatch,
+                 "batch must be 0 (automatic) or up to " << L::kMaxBatch << ", got " << batch);
 }
 
 struct Generator::Buffers {

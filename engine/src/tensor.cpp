@@ -1,6 +1,7 @@
 // Tensor memory through the owning backend; shapes and views.
 #include "magcnn/tensor.h"
 
+#include <climits>
 #include <sstream>
 #include <utility>
 
@@ -23,6 +24,11 @@ Shape::Shape(const std::vector<int64_t>& dims) {
     MAGCNN_REQUIRE(dims[i] >= 0, "negative dimension " << dims[i]);
     dims_[i] = dims[i];
   }
+  // Element and byte counts (of 8-byte elements) must be representable, so numel() never wraps.
+  int64_t elements = 1;
+  for (const int64_t d : dims)
+    MAGCNN_REQUIRE(!__builtin_mul_overflow(elements, d, &elements) && elements <= (INT64_MAX >> 3),
+                   "a tensor of shape " << str() << " is too large to count its bytes");
 }
 
 int64_t Shape::numel() const {

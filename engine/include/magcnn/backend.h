@@ -54,6 +54,8 @@ class Backend {
   // The real type the forward model and generator compute in: double on the CPU, float on the GPU.
   virtual DType preferred_real() const = 0;
 
+  // Bytes of device memory still free for this process (host memory on the CPU); 0 when unknown.
+  virtual uint64_t available_memory() const = 0;
   virtual void* allocate(std::size_t bytes) = 0;
   virtual void deallocate(void* ptr) noexcept = 0;
   // Host memory that downloads and uploads are fastest with (page-locked on the GPU backend).

@@ -1,6 +1,7 @@
 // Files of magcnn (DESIGN.md section 5): training sets (ours, and the original MagneticCNN layout for
 // reading), magnetization maps in and fields out. Every output is written under a temporary name and
-// renamed into place only when complete.
+// renamed into place only when complete (atomic_output.h), and holds only finite values. Every input is
+// checked before it is trusted: shapes, types, sizes against memory, finiteness, ranges.
 #pragma once
 
 #include <cstdint>
@@ -8,35 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "magcnn/atomic_output.h"
 #include "magcnn/forward_model.h"
 #include "magcnn/generator.h"
+#include "magcnn/geometry.h"
 
 namespace magcnn {
 
-// A temporary sibling of `path` that becomes `path` on commit() and is removed otherwise.
-class AtomicOutput {
- public:
-  explicit AtomicOutput(std::string path);
-  ~AtomicOutput();
-  AtomicOutput(const AtomicOutput&) = delete;
-  AtomicOutput& operator=(const AtomicOutput&) = delete;
-  const std::string& temporary() const { return temporary_; }
-  const std::string& path() const { return path_; }
-  void commit();
-
- private:
-  std::string path_, temporary_;
-  bool committed_ = false;
-};
-
 // Writes a training set batch by batch: Bz (normalized) and m (the target) [N, n, n] float32, theta, phi
-// and the ellipse parameters [N] float64, the generator's settings as root attributes.
+// and the ellipse parameters [N] float64, the generator's settings as root attributes. The temporary file
+// is created at construction, so a path that cannot be written fails before any work.
 class TrainingSetWriter {
  public:
   TrainingSetWriter(const std::string& path, const GeneratorSettings& settings, const std::string& device);
   ~TrainingSetWriter();
+  // Throws InvalidInput, writing nothing of the batch, when a value is not finite.
   void append(const SampleBatch& batch);
-  // Closes the file and renames it into place; throws if fewer samples were appended than announced.
+  // Closes the file (every failure to finish it reported) and renames it into place; throws if fewer
+  // samples were appended than announced.
   void commit();
 
  private:
@@ -48,7 +38,7 @@ struct TrainingSet {
   int64_t count = 0, ny = 0, nx = 0;
   std::vector<float> b;          // [count, ny, nx], dimensionless b = Bz 2d / (mu0 Ms t)
   std::vector<float> m;          // [count, ny, nx], the target
-  std::vector<double> theta, phi;
+  std::vector<double> theta, phi;  // [count] each, or empty when the file has none
   std::string target;            // "shape" or "polar"
   std::string layout;            // "magcnn" or "MagneticCNN (original)"
   double pixel_size_over_standoff = 1.0;
@@ -58,21 +48,72 @@ struct TrainingSet {
 
 // Reads our layout or the original project's (Theta, Phi [N,1]; Bz, mloc [N, Np*Np]; Bz scaled as
 // -Bz d^3 / (1e-7 t Ms), d = 10 nm), converting the latter's field to b and saying how it was computed.
+// Refuses (InvalidInput, naming file, dataset and position) empty sets, mismatched shapes and lengths,
+// non-finite values and geometry attributes that are not positive numbers.
 TrainingSet read_training_set(const std::string& path);
 
-// Magnetization maps [n, ny, nx] read from datasets mx, my, mz ([H, W] or [N, H, W]); geometry from the
-// root's or mz's attributes pixel_size_m, standoff_m, thickness_m, Ms_A_per_m where present (0 if not).
+// The geometry attributes of a maps file (on the root, else on mz), each read without trusting it.
+struct GeometryAttributes {
+  AttributeValue pixel_size_m, standoff_m, thickness_m, Ms_A_per_m;
+};
+
+// Magnetization maps in an HDF5 file: datasets mx, my, mz, [H, W] or [N, H, W], any integer or float
+// type, the unit magnetization M / Ms. Opening checks names, ranks and shapes and reads the attributes;
+// maps are read batch by batch, so a file of many maps needs memory for one batch only.
+class MagnetizationFile {
+ public:
+  explicit MagnetizationFile(const std::string& path);
+  ~MagnetizationFile();
+  MagnetizationFile(const MagnetizationFile&) = delete;
+  MagnetizationFile& operator=(const MagnetizationFile&) = delete;
+
+  const std::string& path() const;
+  int64_t count() const;  // N (1 for a single [H, W] map)
+  int64_t ny() const;
+  int64_t nx() const;
+  bool batched() const;  // the datasets have the leading N dimension
+  const GeometryAttributes& attributes() const;
+  // How far |m| may exceed 1: the rounding of the stored types (float16 rounds 0.6 and 0.8 to values
+  // whose |m| is 1.0000004, and worse), and never less than float32's.
+  double tolerance() const;
+  // Maps [first, first + count): mx, my and mz receive count * ny * nx values each. Throws InvalidInput
+  // on a value that is not finite or an |m| beyond 1 + tolerance(), naming the map, row and column.
+  void read(int64_t first, int64_t count, double* mx, double* my, double* mz) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// All maps of a file at once (tests and small inputs).
 struct MagnetizationMaps {
   int64_t n = 0, ny = 0, nx = 0;
-  bool batched = false;  // the file's datasets had the leading N dimension
+  bool batched = false;
   std::vector<double> mx, my, mz;
-  FilmGeometry geometry;
+  GeometryAttributes attributes;
+  double tolerance = 0;
 };
+// Reads and checks every map (MagnetizationFile::read's checks).
 MagnetizationMaps read_magnetization(const std::string& path);
-// Throws InvalidInput on NaN/Inf or |m| > 1 beyond rounding, naming the first bad pixel.
-void check_magnetization(const MagnetizationMaps& maps);
 
-// Writes Bz [n, ny, nx] (or [ny, nx] when !batched) in tesla as float32 with the geometry and method.
+// Writes Bz in tesla as float32, [n, ny, nx] (or [ny, nx] when !batched), with the geometry and method
+// as attributes, batch by batch. The temporary file is created at construction.
+class FieldWriter {
+ public:
+  FieldWriter(const std::string& path, int64_t n, int64_t ny, int64_t nx, bool batched, const FilmGeometry& geometry,
+              ForwardMethod method, const std::vector<std::string>& inputs = {});
+  ~FieldWriter();
+  // The next `count` maps [count, ny, nx]. Throws InvalidInput on a value that is not finite.
+  void append(const float* bz, int64_t count);
+  // Closes and renames into place; throws if fewer maps were appended than announced.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One-shot FieldWriter.
 void write_field(const std::string& path, const std::vector<double>& bz, int64_t n, int64_t ny, int64_t nx, bool batched,
                  const FilmGeometry& geometry, ForwardMethod method);
 

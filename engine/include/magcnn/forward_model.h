@@ -7,11 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "magcnn/backend.h"
+#include "magcnn/geometry.h"
 #include "magcnn/tensor.h"
 
 namespace magcnn {
@@ -25,16 +25,6 @@ enum class FieldUnit { Tesla, Normalized };
 
 constexpr double kMu0 = 1.25663706212e-6;  // vacuum permeability, T m / A
 
-// SI geometry of a film and its sensor. The field depends on the lengths only through d/h and t/h.
-struct FilmGeometry {
-  double pixel_size_m = 0;  // h
-  double standoff_m = 0;    // d: sensor height above the film's top surface
-  double thickness_m = 0;   // t
-  double Ms_A_per_m = 0;    // saturation magnetization
-  // Throws InvalidInput naming the first value that is not finite and positive.
-  void validate() const;
-};
-
 struct ForwardOptions {
   ForwardMethod method = ForwardMethod::Exact;
   FieldUnit unit = FieldUnit::Tesla;
@@ -47,8 +37,10 @@ struct ForwardOptions {
 
 class ForwardModel {
  public:
-  // Plans for ny x nx maps: computes the kernel spectra and sizes every workspace, so compute() allocates
-  // nothing.
+  // Plans for ny x nx maps: computes the kernel spectra, plans the FFTs for max_batch maps and sizes every
+  // workspace, so that compute() allocates and plans nothing, whatever its batch (a partial batch costs as
+  // much as a full one). Refuses, before allocating, a model whose memory (memory_bytes) exceeds what the
+  // backend has available.
   ForwardModel(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, ForwardOptions options);
   ~ForwardModel();
   ForwardModel(const ForwardModel&) = delete;
@@ -76,6 +68,12 @@ class ForwardModel {
   const ForwardOptions& options() const { return options_; }
   Backend& backend() const { return backend_; }
 
+  // About how many bytes of the backend's memory a model takes at its peak (construction), for the check
+  // above and for callers choosing max_batch.
+  static double memory_bytes(const Backend& backend, int64_t ny, int64_t nx, const ForwardOptions& options);
+  // The largest map side accepted (cuFFT's sizes are 32-bit; no memory holds such a map anyway).
+  static constexpr int64_t kMaxSide = int64_t{1} << 24;
+
   // The kernel spectra's planes [3, P, Q/2+1] (Kx imaginary, Ky imaginary, Kz real parts, each / (PQ)).
   const Tensor& spectra() const { return spectra_; }
 
@@ -83,8 +81,6 @@ class ForwardModel {
   struct Workspace;
   void check_maps(const TensorView& t, const char* name, int64_t rank, int64_t last) const;
   void check_field(const TensorView& bz, int64_t n) const;
-  FftPlan& forward_plan(int64_t batch);
-  FftPlan& inverse_plan(int64_t batch);
   void finish(int64_t n, const TensorView& bz);
 
   Backend& backend_;
@@ -94,10 +90,11 @@ class ForwardModel {
   int64_t ny_, nx_, P_, Q_;
   Tensor spectra_;
   std::unique_ptr<Workspace> work_;
-  std::map<int64_t, std::unique_ptr<FftPlan>> forward_plans_, inverse_plans_;
+  std::unique_ptr<FftPlan> forward_plan_, inverse_plan_;  // for max_batch maps
 };
 
-// Smallest n >= minimum that is a multiple of `multiple` and has no prime factor above 7 (fast FFT sizes).
+// Smallest n >= minimum of the form multiple * m where m has no prime factor above 7: a fast FFT size when
+// `multiple` has none either (then n has none), and still a valid one when it has.
 int64_t fft_friendly_size(int64_t minimum, int64_t multiple = 1);
 
 }  // namespace magcnn

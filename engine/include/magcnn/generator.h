@@ -16,6 +16,17 @@ enum class TargetKind { Shape, Polar };
 TargetKind parse_target_kind(const std::string& text);
 const char* target_kind_name(TargetKind t);
 
+// The accepted ranges, in one place for the configuration, the flags and validate().
+struct GeneratorLimits {
+  static constexpr int64_t kMaxCount = int64_t{1} << 40;
+  static constexpr int64_t kMinImgSize = 4, kMaxImgSize = 4096;
+  static constexpr int64_t kMaxFinerGrid = 16;
+  static constexpr double kMinRmax = 1e-3, kMaxRmax = 1e4;  // in standoffs
+  // t/d: with d/h = finer_grid <= 16, t/h stays inside GeometryLimits.
+  static constexpr double kMinThicknessOverStandoff = 1e-6, kMaxThicknessOverStandoff = 1e3;
+  static constexpr int64_t kMaxBatch = int64_t{1} << 20;
+};
+
 struct GeneratorSettings {
   int64_t count = 5000;
   uint64_t seed = 1;
@@ -26,6 +37,7 @@ struct GeneratorSettings {
   TargetKind target = TargetKind::Shape;
   ForwardMethod method = ForwardMethod::Exact;
   int64_t batch = 0;  // samples per backend call; 0 picks one for the backend
+  // Throws InvalidInput naming the first value outside GeneratorLimits.
   void validate() const;
 };
 

@@ -10,6 +10,7 @@
 #include "cpu/cpu_parts.h"
 #include "kernels/parallel_for.h"
 #include "magcnn/device.h"
+#include "magcnn/memory.h"
 
 namespace magcnn {
 namespace {
@@ -22,6 +23,7 @@ class CpuBackend final : public Backend {
   }
   DType preferred_real() const override { return DType::F64; }
 
+  uint64_t available_memory() const override { return host_memory_available(); }
   void* allocate(std::size_t bytes) override {
     // 64-byte alignment for AVX-512 loads and FFTW's SIMD paths. Large buffers are 2 MiB aligned and asked
     // to be backed by huge pages: a fresh 400 MB workspace otherwise costs 100k page faults on first touch.
@@ -29,7 +31,9 @@ class CpuBackend final : public Backend {
     const std::size_t align = bytes >= 2 * huge ? huge : 64;
     const std::size_t rounded = (bytes + align - 1) / align * align;
     void* p = std::aligned_alloc(align, rounded);
-    if (p == nullptr) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
+    if (p == nullptr)
+      throw Error("out of host memory allocating " + human_bytes(static_cast<double>(bytes)) + " (" +
+                  human_bytes(static_cast<double>(host_memory_available())) + " available)");
     if (align == huge) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
     return p;
   }

@@ -24,6 +24,11 @@ class CudaBackend final : public Backend {
   }
   DType preferred_real() const override { return DType::F32; }
 
+  uint64_t available_memory() const override {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    MAGCNN_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    return free_bytes;
+  }
   void* allocate(std::size_t bytes) override {
     void* p = nullptr;
     MAGCNN_CHECK(cudaMalloc(&p, bytes));
@@ -70,7 +75,9 @@ class CudaBackend final : public Backend {
     Tensor tables(*this, DType::F64, Shape{3, P, Q});
     Tensor half(*this, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
     run(kern::MirrorQuadrant{quadrant, tables.data<double>(), P, Q}, 3 * P * Q);
-    plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0, FftDirection::Forward})->forward(tables.data<double>(), half.data<double>());
+    // The plan, like the buffers, must outlive the queued transform: it is destroyed after the synchronize.
+    const std::unique_ptr<FftPlan> plan = plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0, FftDirection::Forward});
+    plan->forward(tables.data<double>(), half.data<double>());
     const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
     for (int c = 0; c < 3; ++c) {
       if (planes_type == DType::F64) {
@@ -79,7 +86,7 @@ class CudaBackend final : public Backend {
         run(kern::SpectrumPlane<float>{fft + c * plane, static_cast<float*>(planes) + c * plane, c < 2, scale}, plane);
       }
     }
-    synchronize();  // `tables` and `half` are freed on return
+    synchronize();  // `tables`, `half` and `plan` are freed on return
   }
 
 #define MAGCNN_CUDA_RUN(Op) \

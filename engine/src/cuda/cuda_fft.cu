@@ -1,4 +1,5 @@
 // Batched 2-D real FFTs with cuFFT on the context's stream: R2C/C2R in float, D2Z/Z2D in double.
+#include <climits>
 #include <string>
 
 #include "cuda/cuda_check.h"
@@ -18,11 +19,16 @@ struct CufftHandle {
     if (made) cufftDestroy(id);
   }
   // Null embeddings: the basic contiguous layout, [batch, ny, nx] real and [batch, ny, nx/2+1] complex.
+  // cufftMakePlanMany is the call that pairs with cufftCreate (cufftPlanMany would make a second handle
+  // and leak the first).
   void plan(CudaContext& ctx, const FftSpec& spec, cufftType type) {
+    MAGCNN_REQUIRE(spec.ny <= INT_MAX && spec.nx <= INT_MAX && spec.batch <= INT_MAX,
+                   "cuFFT takes sizes below 2^31, asked for " << spec.batch << " x " << spec.ny << " x " << spec.nx);
     int dims[2] = {static_cast<int>(spec.ny), static_cast<int>(spec.nx)};
     MAGCNN_CHECK(cufftCreate(&id));
     made = true;
-    MAGCNN_CHECK(cufftPlanMany(&id, 2, dims, nullptr, 1, 0, nullptr, 1, 0, type, static_cast<int>(spec.batch)));
+    std::size_t work_bytes = 0;
+    MAGCNN_CHECK(cufftMakePlanMany(id, 2, dims, nullptr, 1, 0, nullptr, 1, 0, type, static_cast<int>(spec.batch), &work_bytes));
     MAGCNN_CHECK(cufftSetStream(id, ctx.stream()));
   }
 };

@@ -1,0 +1,40 @@
+// Output files that appear whole or not at all: written under a temporary name beside the final one,
+// flushed to disk, then renamed into place. The path is checked before any work starts.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace magcnn {
+
+class TemporaryFileRegistration;
+
+// Throws InvalidInput unless `path` can become an output: a name in an existing directory, and, where
+// something is already there, a regular file (not a directory, FIFO, device or socket) that is none of
+// `inputs` (compared as files, so another spelling of the same path is caught). Returns whether an
+// existing file will be replaced.
+bool check_output_path(const std::string& path, const std::vector<std::string>& inputs = {});
+
+// A temporary sibling of `path` that becomes `path` on commit() and is removed otherwise (also when a
+// second interrupting signal forces an immediate exit; see interrupt.h).
+class AtomicOutput {
+ public:
+  // Checks the path (check_output_path) and that about `expected_bytes` fit on its disk, then picks the
+  // temporary name; a stale temporary of ours (a regular file) is removed, anything else there refused.
+  explicit AtomicOutput(std::string path, const std::vector<std::string>& inputs = {}, double expected_bytes = 0);
+  ~AtomicOutput();
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  const std::string& temporary() const { return temporary_; }
+  const std::string& path() const { return path_; }
+  // Refuses when a stop was requested (throw_if_interrupted), flushes the temporary file to disk, renames.
+  void commit();
+
+ private:
+  std::string path_, temporary_;
+  std::unique_ptr<TemporaryFileRegistration> registration_;
+  bool committed_ = false;
+};
+
+}  // namespace magcnn
