@@ -3,7 +3,7 @@
 // result or a magcnn error whose message names the problem without internals; a crash, a sanitizer
 // report, or any other exception fails. CI runs a small fixed corpus (under ASan/UBSan too); longer runs:
 //   MAGCNN_FUZZ_ITERATIONS=20000 MAGCNN_FUZZ_SEED=7 ./build/tests/test_fuzz
-// MAGCNN_FUZZ_VERBOSE=1 names each input; MAGCNN_FUZZ_KEEP=N copies iteration N's inputs to the temp folder.
+// MAGCNN_FUZZ_VERBOSE=1 names each input; MAGCNN_FUZZ_KEEP=N copies the inputs of iterations N and later to the temp folder.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -154,10 +154,13 @@ TEST_F(Fuzz, MutatedAndTruncatedFiles) {
           break;
         }
       }
-      const std::string mutated = path("mutated.h5");
+      // A new file each time: HDF5 recognises a file it still holds open by its inode, and a damaged file
+      // can fail to close (magcnn reports that); rewriting one file in place would make every later read
+      // share that stale state, which no user's single read can meet.
+      const std::string mutated = path("mutated_" + std::to_string(it) + "_" + name);
       write_bytes(mutated, bytes);
       if (verbose) std::cout << "[ fuzz     ] " << name << ", iteration " << it << ", " << how << std::endl;
-      if (it == keep_iteration) {  // to reproduce one input outside the test
+      if (keep_iteration >= 0 && it >= keep_iteration) {  // to reproduce inputs outside the test
         const fs::path kept = fs::temp_directory_path() / ("magcnn_fuzz_" + std::to_string(it) + "_" + name);
         fs::copy_file(mutated, kept, fs::copy_options::overwrite_existing);
         std::cout << "[ fuzz     ] kept as " << kept.string() << std::endl;
@@ -170,6 +173,7 @@ TEST_F(Fuzz, MutatedAndTruncatedFiles) {
         std::cout << "[ fuzz     ] failing input kept as " << kept.string() << std::endl;
         return;
       }
+      fs::remove(mutated);
     }
   }
   std::cout << "[ fuzz     ] " << outcome.accepted << " read, " << outcome.refused << " refused" << std::endl;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -110,12 +111,20 @@ TEST_F(Hostile, SignalsLeaveNoPartialFiles) {
     expect_only({"keep.h5"});
     EXPECT_TRUE(slurp(path("keep.h5")) == "an earlier result") << "keep.h5 was replaced";
   }
-  // Two signals at once: the second does not wait for the batch, it removes the temporary file and exits.
+  // A second signal during a long batch (about 0.5 s here) does not wait for it: it removes the temporary
+  // file and exits at once. (20 ms apart: the kernel merges a signal sent while the first is pending.)
   RunOptions twice;
-  twice.ready = [&] { return has_temporary(dir); };
+  std::chrono::steady_clock::time_point seen{};
+  twice.ready = [&] {  // 100 ms after the temporary appears: inside the first batch
+    if (seen == std::chrono::steady_clock::time_point{}) {
+      if (has_temporary(dir)) seen = std::chrono::steady_clock::now();
+      return false;
+    }
+    return std::chrono::steady_clock::now() - seen > std::chrono::milliseconds(100);
+  };
   twice.signals = {SIGINT, SIGINT};
-  twice.gap_ms = 0;
-  const ProgramResult r = run(kGenerate, "--device cpu --count 200000 --img-size 8 --out " + path("s.h5"), twice);
+  twice.gap_ms = 20;
+  const ProgramResult r = run(kGenerate, "--device cpu --count 200000 --batch 2000 --out " + path("s.h5"), twice);
   EXPECT_EQ(r.code, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted again"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("magcnn-generate: interrupted by"), std::string::npos) << "took the slow path: " << r.err;

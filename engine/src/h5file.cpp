@@ -69,6 +69,25 @@ std::string type_name(hid_t type) {
   }
 }
 
+// HDF5 shares one state between all opens of a file it still holds (it knows files by inode). A damaged
+// file can fail to close and stay held; had it been rewritten since, a new open would inherit the stale
+// state of the damaged one. Refuse rather than read through it.
+void refuse_if_still_held(const std::string& path) {
+  const ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  if (open <= 0) return;
+  std::vector<hid_t> ids(static_cast<std::size_t>(open));
+  const ssize_t got = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, ids.size(), ids.data());
+  std::error_code ec;
+  for (ssize_t i = 0; i < got; ++i) {
+    char name[4096] = {0};
+    if (H5Fget_name(ids[static_cast<std::size_t>(i)], name, sizeof name) <= 0) continue;
+    if (std::filesystem::equivalent(name, path, ec))
+      throw InvalidInput(path + " is still held by an earlier read in this process that could not release it (a damaged "
+                                "file); read it again in a new process");
+  }
+  H5Eclear2(H5E_DEFAULT);
+}
+
 }  // namespace
 
 std::string error_stack() {
@@ -108,7 +127,10 @@ File File::open(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     throw InvalidInput(path + " is not an HDF5 file (or cannot be read)");
   }
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  refuse_if_still_held(path);
+  Id fapl(MAGCNN_H5(H5Pcreate(H5P_FILE_ACCESS)), H5Pclose);
+  MAGCNN_H5(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG));  // closing closes everything in the file
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (id < 0) throw InvalidInput("cannot open " + path + ", a damaged or truncated HDF5 file? (HDF5: " + error_stack() + ")");
   return File(path, Id(id, H5Fclose));
 }
