@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The CPU tests again under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build folder
 # (build-asan, CPU backend only: the sanitizers check host code, and a CUDA-free build is one a machine
-# without a toolkit makes). CI runs it after the main tests; longer fuzzing on demand:
+# without a toolkit makes). Warnings are not errors here: GCC 12 with -fsanitize reports false
+# "may be used uninitialized" inside libstdc++'s <regex>; the main build keeps -Werror. CI runs it after the main tests; longer fuzzing on demand:
 #   MAGCNN_FUZZ_ITERATIONS=20000 bash scripts/sanitize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 if ! cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAGCNN_CUDA=OFF -DMAGCNN_SANITIZE=ON \
-     -DMAGCNN_BUILD_BENCH=OFF ${CI:+-DMAGCNN_WERROR=ON} > "$log" 2>&1; then
+     -DMAGCNN_BUILD_BENCH=OFF > "$log" 2>&1; then
   cat "$log"; rm -f "$log"; exit 1
 fi
 rm -f "$log"

@@ -275,11 +275,13 @@ StoredFraction mostly_unwritten(hid_t ds) {
   StoredFraction f;
   f.declared_bytes = declared_bytes_of(ds);
   Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  f.stored_bytes = static_cast<double>(H5Dget_storage_size(ds));
   if (H5Pget_layout(dcpl.get()) == H5D_COMPACT) {
-    f.stored_bytes = f.declared_bytes;  // kept in the object header, always whole
+    // Kept in the object header and copied out whole: anything short of the declared size would be read
+    // past its end.
+    f.unwritten = f.stored_bytes < f.declared_bytes;
     return f;
   }
-  f.stored_bytes = static_cast<double>(H5Dget_storage_size(ds));
   // Compressed data may be much smaller than what it holds, but not without bound: deflate, the filter
   // HDF5 files use, reaches at most about 1032:1.
   const double ratio = H5Pget_nfilters(dcpl.get()) > 0 ? kMaxCompressionRatio : 1.0;

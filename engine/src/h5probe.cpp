@@ -9,6 +9,7 @@
 // that passes is then read normally. The child closes only the file it opened: HDF5 objects the parent
 // holds (an output being written) are inherited but never touched.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -35,18 +36,22 @@ namespace magcnn::h5 {
 namespace {
 
 // Exit statuses of the child.
-constexpr int kReadThrough = 0, kLibraryError = 1, kNotHdf5 = 2, kMemoryBudget = 3, kSanitizerReport = 4;
+constexpr int kReadThrough = 0, kLibraryError = 1, kNotHdf5 = 2, kMemoryBudget = 3, kSanitizerReport = 4, kEndless = 5;
 // Memory the child may take beyond what it shares with its parent: far more than any real file's
 // metadata needs, far less than a corrupted size field can ask for. Chunked data gets twice its largest
 // chunk on top (HDF5 caps a chunk at 4 GB).
 constexpr uint64_t kChildBudget = uint64_t{2} << 30;
 constexpr hsize_t kBlockValues = hsize_t{1} << 21;  // 16 MB of doubles per read
 constexpr double kStallSeconds = 60;                // no progress for this long: stuck
+constexpr uint64_t kWholeReadBytes = uint64_t{256} << 20;  // datasets read whole as well, as readers do
 
 int g_progress_fd = -1;        // the child's end of the pipe (only ever set in the child)
 double g_bytes_left = 0;       // data the child may still read: no real file holds more
+double g_visits_left = 0;      // objects and attributes: every one takes bytes of the file, so a
+                               // walk longer than the file allows goes in circles (a cyclic B-tree)
 
 void heartbeat() {
+  if (--g_visits_left < 0) ::_exit(kEndless);
   const char beat = 1;
   const ssize_t ignored = ::write(g_progress_fd, &beat, 1);
   (void)ignored;
@@ -83,33 +88,45 @@ void set_memory_limit(uint64_t bytes) {
   ::setrlimit(RLIMIT_AS, &limit);
 }
 
+// One attribute, read as the readers read one-value attributes.
+void touch_attribute(hid_t loc, const char* name) {
+  const hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+  if (attr < 0) return;
+  const hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+  const hssize_t points = H5Sget_simple_extent_npoints(space);
+  const H5T_class_t cls = H5Tget_class(type);
+  if (points == 1 && cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
+    char* s = nullptr;
+    const hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, H5T_VARIABLE);
+    if (H5Aread(attr, mem, &s) >= 0) H5free_memory(s);
+    H5Tclose(mem);
+  } else if (points == 1 && (cls == H5T_FLOAT || cls == H5T_INTEGER)) {
+    double v = 0;
+    H5Aread(attr, H5T_NATIVE_DOUBLE, &v);
+    if (cls == H5T_INTEGER) {
+      long long i = 0;
+      H5Aread(attr, H5Tget_sign(type) == H5T_SGN_NONE ? H5T_NATIVE_ULLONG : H5T_NATIVE_LLONG, &i);
+    }
+  } else if (points == 1 && cls == H5T_STRING && H5Tget_size(type) <= (std::size_t{1} << 20)) {
+    std::vector<char> text(H5Tget_size(type) + 1);
+    H5Aread(attr, type, text.data());
+  }
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Aclose(attr);
+  heartbeat();
+}
+
 void touch_attributes(hid_t object) {
   H5Aiterate2(
       object, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr,
       [](hid_t loc, const char* name, const H5A_info_t*, void*) -> herr_t {
-        const hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-        if (attr < 0) return 0;
-        const hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
-        const hssize_t points = H5Sget_simple_extent_npoints(space);
-        const H5T_class_t cls = H5Tget_class(type);
-        // One-value attributes, read as the readers read them.
-        if (points == 1 && cls == H5T_STRING && H5Tis_variable_str(type) > 0) {
-          char* s = nullptr;
-          const hid_t mem = H5Tcopy(H5T_C_S1);
-          H5Tset_size(mem, H5T_VARIABLE);
-          if (H5Aread(attr, mem, &s) >= 0) H5free_memory(s);
-          H5Tclose(mem);
-        } else if (points == 1 && (cls == H5T_FLOAT || cls == H5T_INTEGER)) {
-          double v = 0;
-          H5Aread(attr, H5T_NATIVE_DOUBLE, &v);
-        } else if (points == 1 && cls == H5T_STRING && H5Tget_size(type) <= (std::size_t{1} << 20)) {
-          std::vector<char> text(H5Tget_size(type) + 1);
-          H5Aread(attr, type, text.data());
+        try {
+          touch_attribute(loc, name);
+        } catch (...) {
+          ::_exit(kMemoryBudget);  // no exception may cross HDF5's C frames
         }
-        H5Sclose(space);
-        H5Tclose(type);
-        H5Aclose(attr);
-        heartbeat();
         return 0;
       },
       nullptr);
@@ -174,12 +191,16 @@ void touch_dataset(hid_t ds, uint64_t base_memory) {
       for (const hsize_t c : chunk) chunk_bytes = std::min<uint64_t>(chunk_bytes * c, uint64_t{4} << 30);
     }
     set_memory_limit(base_memory + kChildBudget + 2 * chunk_bytes);
-    if (rank == 0) {
-      double v = 0;
-      H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
-    } else {
-      read_in_blocks(ds, space, rank);
+    const double values = static_cast<double>(H5Sget_simple_extent_npoints(space));
+    if (rank == 0 || values * 8 <= static_cast<double>(kWholeReadBytes)) {
+      // As the readers read it: whole, converted to double and to float (HDF5's conversion paths differ).
+      std::vector<double> whole(static_cast<std::size_t>(std::max(values, 1.0)));
+      if (H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, whole.data()) >= 0)
+        H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, whole.data());
+      g_bytes_left -= 8 * values;
+      heartbeat();
     }
+    if (rank > 0) read_in_blocks(ds, space, rank);
     set_memory_limit(base_memory + kChildBudget);
   }
   H5Pclose(dcpl);
@@ -187,8 +208,7 @@ void touch_dataset(hid_t ds, uint64_t base_memory) {
   H5Tclose(type);
 }
 
-// The child's whole work; its exit status says how it went.
-[[noreturn]] void probe_and_exit(const char* path, int progress_fd) {
+void probe(const char* path, int progress_fd) {
   g_progress_fd = progress_fd;
   reset_interrupt_handling_in_child();
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent
@@ -201,7 +221,10 @@ void touch_dataset(hid_t ds, uint64_t base_memory) {
   const uint64_t base = virtual_size();
   if (base > 0) set_memory_limit(base + kChildBudget);
   struct stat st {};
-  g_bytes_left = (::stat(path, &st) == 0 ? static_cast<double>(st.st_size) : 0.0) * kMaxCompressionRatio * 8 + 1e8;
+  const double file_bytes = ::stat(path, &st) == 0 ? static_cast<double>(st.st_size) : 0.0;
+  g_bytes_left = file_bytes * kMaxCompressionRatio * 8 + 1e8;
+  // Data blocks count too (one visit each); the rest is objects and attributes, at least 16 bytes each.
+  g_visits_left = file_bytes / 16 + g_bytes_left / (8.0 * static_cast<double>(kBlockValues)) + 10000;
   H5Eset_auto2(H5E_DEFAULT, on_error, nullptr);
   if (H5Fis_hdf5(path) <= 0) ::_exit(kNotHdf5);
   const hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -214,22 +237,43 @@ void touch_dataset(hid_t ds, uint64_t base_memory) {
       file, H5_INDEX_NAME, H5_ITER_NATIVE,
       [](hid_t root, const char* name, const H5O_info_t*, void* data) -> herr_t {
         if (std::strcmp(name, ".") == 0) return 0;
-        const hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
-        if (obj < 0) return 0;
-        touch_attributes(obj);
-        if (H5Iget_type(obj) == H5I_DATASET) touch_dataset(obj, static_cast<Visit*>(data)->base);
-        H5Oclose(obj);
-        heartbeat();
+        try {
+          const hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
+          if (obj < 0) return 0;
+          touch_attributes(obj);
+          if (H5Iget_type(obj) == H5I_DATASET) touch_dataset(obj, static_cast<Visit*>(data)->base);
+          H5Oclose(obj);
+          heartbeat();
+        } catch (...) {
+          ::_exit(kMemoryBudget);  // no exception may cross HDF5's C frames
+        }
         return 0;
       },
       &visit, H5O_INFO_BASIC);
   // Free what this file made HDF5 allocate: HDF5 writes out of bounds on some damaged files without
-  // crashing at once, and glibc's checks on free() turn that into an abort here rather than in the parent.
+  // crashing at once, and glibc's checks on free() and on consolidation turn that into an abort here
+  // rather than in the parent. The whole library is shut down only when no file of the parent's was open
+  // (closing one here would flush the parent's cached metadata into its file).
+  const bool only_ours = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == 1;
   H5Fclose(file);
-  H5garbage_collect();
-  ::_exit(kReadThrough);
+  if (only_ours) {
+    H5close();
+  } else {
+    H5garbage_collect();
+  }
+  ::malloc_trim(0);
 }
 
+// The child's whole work; its exit status says how it went. Nothing may escape it: an exception would
+// unwind into the parent's code, running on in this copy of the process.
+[[noreturn]] void probe_and_exit(const char* path, int progress_fd) noexcept {
+  try {
+    probe(path, progress_fd);
+  } catch (...) {
+    ::_exit(kMemoryBudget);  // the only thing that throws here is an allocation refused by the budget
+  }
+  ::_exit(kReadThrough);
+}
 }  // namespace
 
 void probe_in_child(const std::string& path) {
@@ -281,6 +325,9 @@ void probe_in_child(const std::string& path) {
   if (WIFEXITED(status)) {
     switch (WEXITSTATUS(status)) {
       case kNotHdf5: throw InvalidInput(path + " is not an HDF5 file (or cannot be read)");
+      case kEndless:
+        throw InvalidInput(path + " is damaged: walking its groups and attributes never ends (a cycle in its "
+                                  "metadata); nothing was read from it");
       case kMemoryBudget:
         throw InvalidInput(path + " is damaged: its HDF5 metadata asks for more memory than any real file needs "
                                   "(a corrupted size field); nothing was read from it");
