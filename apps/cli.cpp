@@ -40,12 +40,19 @@ void check_output(const Common& common, const std::vector<std::string>& inputs) 
 std::unique_ptr<Backend> open_backend(const Common& common) {
   std::string why;
   auto backend = make_backend(parse_device_choice(common.device), &why);
-  if (!common.quiet) std::printf("%s\n", why.c_str());
+  if (!common.quiet) {
+    std::printf("%s\n", why.c_str());
+    std::fflush(stdout);
+  }
   return backend;
 }
 
+// Flushed at once: a log being followed (tee, tail -f) shows each line when it happens, in order with
+// the progress lines on stderr.
 void say(const Common& common, const std::string& line) {
-  if (!common.quiet) std::printf("%s\n", line.c_str());
+  if (common.quiet) return;
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
 }
 
 namespace {

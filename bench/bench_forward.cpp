@@ -11,13 +11,10 @@
 #include "magcnn/device.h"
 #include "magcnn/forward_model.h"
 #include "magcnn/generator.h"
+#include "registry.h"
 
 namespace magcnn::bench {
 namespace {
-
-std::unique_ptr<Backend> backend_for(DeviceKind kind) {
-  return kind == DeviceKind::CPU ? make_cpu_backend() : make_cuda_backend();
-}
 
 // A uniformly magnetized square map is one cuboid: its centre pixel has a closed form.
 void check_uniform_map(Backend& backend, int64_t n, double d, double t) {
@@ -161,7 +158,9 @@ void BM_GeneratorThroughput(benchmark::State& state, DeviceKind kind, bool to_ho
   state.SetLabel(backend->description());
 }
 
-void register_all() {
+}  // namespace
+
+void register_forward_benchmarks() {
   std::vector<std::pair<DeviceKind, std::string>> kinds{{DeviceKind::CPU, "cpu"}};
   if (probe_cuda().usable) kinds.emplace_back(DeviceKind::CUDA, "cuda");
   for (const auto& [kind, name] : kinds) {
@@ -180,14 +179,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace magcnn::bench
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  magcnn::bench::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -39,3 +39,33 @@ endif()
 if(MAGCNN_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# The network's CPU path. oneDNN (Apache-2.0) runs the float convolutions; OpenBLAS (BSD, its OpenMP
+# build) the GEMMs of the im2col convolutions (double, for gradient checks, and float where oneDNN is
+# absent). Both optional: without them, plain loops, slower. PLplot (LGPL) draws loss curves, also
+# optional: without it magcnn-train says it drew none.
+# Debian's dnnl-config.cmake insists on OpenCL headers (its library links the OpenCL loader, which the
+# package depends on); only the CPU engine is used here, so header and library are found directly.
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+find_library(DNNL_LIBRARY dnnl)
+if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY AND NOT TARGET DNNL::dnnl)
+  add_library(DNNL::dnnl UNKNOWN IMPORTED)
+  set_target_properties(DNNL::dnnl PROPERTIES IMPORTED_LOCATION "${DNNL_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${DNNL_INCLUDE_DIR}")
+endif()
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
+  pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++)
+endif()
+set(MAGCNN_HAVE_DNNL OFF)
+if(TARGET DNNL::dnnl)
+  set(MAGCNN_HAVE_DNNL ON)
+endif()
+set(MAGCNN_HAVE_BLAS OFF)
+if(TARGET PkgConfig::OPENBLAS)
+  set(MAGCNN_HAVE_BLAS ON)
+endif()
+set(MAGCNN_HAVE_PLPLOT OFF)
+if(TARGET PkgConfig::PLPLOT)
+  set(MAGCNN_HAVE_PLPLOT ON)
+endif()

@@ -1,5 +1,6 @@
-// A backend that forwards everything to another and counts allocations and FFT plans: tests use it to
-// show that work promised to be allocation-free (a forward model's compute, later a training step) is.
+// A backend that forwards everything to another and counts allocations and plans (FFT, convolution,
+// sort): tests use it to show that work promised to be allocation-free (a forward model's compute, a
+// training step) is.
 #pragma once
 
 #include <memory>
@@ -38,6 +39,15 @@ class CountingBackend final : public Backend {
     ++plans;
     return inner_->plan_fft(spec);
   }
+  std::unique_ptr<ConvPlan> plan_conv(const ConvSpec& spec) override {
+    ++plans;
+    return inner_->plan_conv(spec);
+  }
+  std::unique_ptr<SortPlan> plan_sort(int64_t n) override {
+    ++plans;
+    return inner_->plan_sort(n);
+  }
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& work) override { return inner_->capture(work); }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override { return inner_->uniform_stream(seed); }
   void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
     inner_->kernel_spectra(quadrant, P, Q, planes_type, planes, scale);
@@ -46,6 +56,10 @@ class CountingBackend final : public Backend {
   void run(const Op& op, int64_t n) override { inner_->run(op, n); }
   MAGCNN_ELEMENT_OPS(MAGCNN_FORWARD_RUN)
 #undef MAGCNN_FORWARD_RUN
+#define MAGCNN_FORWARD_REDUCE(Op) \
+  void reduce(const Op& op, int64_t outputs) override { inner_->reduce(op, outputs); }
+  MAGCNN_REDUCE_OPS(MAGCNN_FORWARD_REDUCE)
+#undef MAGCNN_FORWARD_REDUCE
 
  private:
   std::unique_ptr<Backend> inner_;

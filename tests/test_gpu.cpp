@@ -8,6 +8,8 @@
 #include "forward_helpers.h"
 #include "magcnn/device.h"
 #include "magcnn/generator.h"
+#include "magcnn/network.h"
+#include "magcnn/trainer.h"
 #include "reference.h"
 
 namespace magcnn::test {
@@ -177,6 +179,133 @@ TEST_F(Gpu, ForwardModelsReleaseTheirMemory) {
   const uint64_t after = gpu->available_memory();
   std::cout << "[ memory   ] free before " << before << " B, after 30 models " << after << " B" << std::endl;
   EXPECT_LE(before - std::min(before, after), uint64_t{16} << 20) << "GPU memory lost over 30 models";
+}
+
+// The network on the GPU against the CPU, case by case from one table, on random inputs: every
+// convolution pass, the whole network's output and parameter gradients, and an Adam step. TF32 is off
+// (cuda_conv.cpp), so float agrees with float to rounding.
+struct ConvCase {
+  const char* name;
+  ConvSpec spec;
+  double tolerance;  // relative L2, each pass
+};
+const ConvCase kConvCases[] = {
+    {"conv1_1to32_3x3", {DType::F32, 8, 1, 32, 32, 32, 3}, 1e-5},
+    {"full_32to32_3x3_batch32", {DType::F32, 32, 32, 32, 32, 32, 3}, 1e-5},
+    {"quarter_32to32_3x3_odd_batch", {DType::F32, 7, 32, 32, 8, 8, 3}, 1e-5},
+    {"conv4_32to32_1x1", {DType::F32, 16, 32, 32, 32, 32, 1}, 1e-5},
+    {"conv5_32to1_1x1", {DType::F32, 16, 32, 1, 32, 32, 1}, 1e-5},
+    {"kernel5_nonsquare", {DType::F32, 3, 4, 6, 12, 20, 5}, 1e-5},
+};
+
+std::vector<float> random_floats(std::mt19937_64& rng, int64_t n, double scale) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (float& x : v) x = static_cast<float>(u(rng));
+  return v;
+}
+
+TEST_F(Gpu, ConvolutionsMatchCpu) {
+  std::mt19937_64 rng(fresh_seed());
+  for (const ConvCase& c : kConvCases) {
+    const ConvSpec& s = c.spec;
+    const int64_t nx = s.batch * s.in_channels * s.height * s.width, ny = s.batch * s.out_channels * s.height * s.width;
+    const int64_t nw = s.out_channels * s.in_channels * s.kernel * s.kernel;
+    const auto x = random_floats(rng, nx, 1.0), dy = random_floats(rng, ny, 1.0), w = random_floats(rng, nw, 0.3);
+    std::vector<std::vector<float>> results[2];
+    Backend* backends[2] = {cpu.get(), gpu.get()};
+    for (int b = 0; b < 2; ++b) {
+      Backend& be = *backends[b];
+      auto plan = be.plan_conv(s);
+      Tensor tx(be, DType::F32, Shape{nx}), tdy(be, DType::F32, Shape{ny}), tw(be, DType::F32, Shape{nw});
+      Tensor y(be, DType::F32, Shape{ny}), dx(be, DType::F32, Shape{nx}), dw(be, DType::F32, Shape{nw});
+      tx.upload(x);
+      tdy.upload(dy);
+      tw.upload(w);
+      plan->forward(tx.data<float>(), tw.data<float>(), y.data<float>());
+      plan->backward_data(tdy.data<float>(), tw.data<float>(), dx.data<float>());
+      plan->backward_filter(tx.data<float>(), tdy.data<float>(), dw.data<float>());
+      results[b] = {y.to_host<float>(), dx.to_host<float>(), dw.to_host<float>()};
+      if (b == 1) std::cout << "[ case     ] " << c.name << ": " << plan->algorithm() << std::endl;
+    }
+    const char* passes[3] = {"forward", "backward data", "backward filter"};
+    for (int p = 0; p < 3; ++p) EXPECT_LT(relative_l2(results[1][p], results[0][p]), c.tolerance) << c.name << ", " << passes[p];
+  }
+}
+
+TEST_F(Gpu, NetworkAndAdamMatchCpu) {
+  const uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  NetworkSpec spec;
+  const int64_t B = 6, H = 32, W = 24;
+  const auto x = random_floats(rng, B * H * W, 0.3), r = random_floats(rng, B * H * W, 1.0);
+  std::vector<float> out[2], grads[2], after[2];
+  Backend* backends[2] = {cpu.get(), gpu.get()};
+  for (int b = 0; b < 2; ++b) {
+    Backend& be = *backends[b];
+    Parameters params(be, spec, DType::F32);
+    params.initialize(seed);
+    Network net(params, B, H, W);
+    Tensor tx(be, DType::F32, Shape{B, 1, H, W}), tr(be, DType::F32, Shape{B, 1, H, W});
+    tx.upload(x);
+    tr.upload(r);
+    net.forward(tx);
+    be.copy(net.output_gradient().data, tr.data<float>(), tr.bytes());
+    net.backward(tx);
+    std::vector<float> y(static_cast<std::size_t>(B * H * W));
+    be.download(y.data(), net.output().data, y.size() * sizeof(float));
+    out[b] = y;
+    grads[b] = params.gradients().to_host<float>();
+    // One Adam step from zero moments.
+    kern::AdamSettings adam;
+    adam.learning_rate = 1e-3;
+    Tensor m(be, DType::F32, Shape{params.count()}), v(be, DType::F32, Shape{params.count()});
+    Tensor counters(be, DType::I64, Shape{kern::kCounterCount}), scalars(be, DType::F64, Shape{3});
+    m.zero();
+    v.zero();
+    counters.zero();
+    be.run(kern::AdamScalars{adam, counters.data<int64_t>(), scalars.data<double>()}, 1);
+    be.run(kern::AdamUpdate<float>{params.values().data<float>(), params.gradients().data<float>(), m.data<float>(), v.data<float>(),
+                                   scalars.data<double>(), adam.beta1, adam.beta2, adam.epsilon, adam.weight_decay},
+           params.count());
+    after[b] = params.values().to_host<float>();
+  }
+  EXPECT_LT(relative_l2(out[1], out[0]), 1e-5) << "network output";
+  EXPECT_LT(relative_l2(grads[1], grads[0]), 1e-4) << "parameter gradients";
+  EXPECT_LT(relative_l2(after[1], after[0]), 1e-6) << "parameters after one Adam step";
+}
+
+// A short training run on both backends: the same data and seed give losses that agree to float
+// rounding accumulated over the steps, and the GPU's run repeats to the bit.
+TEST_F(Gpu, TrainingMatchesCpuAndRepeats) {
+  TrainSettings s;
+  s.batch_size = 8;
+  s.validation_batch = 16;
+  s.adam.learning_rate = 2e-3;
+  s.seed = fresh_seed();
+  NetworkSpec spec;
+  spec.base_channels = 16;
+  GeneratorSettings g;
+  g.img_size = 16;
+  g.count = 96;
+  g.seed = s.seed;
+  SampleBatch data;
+  Generator(*cpu, g).next(g.count, data);
+  const auto run = [&](Backend& be) {
+    Trainer t(be, spec, s, 16, 16, 64, 32);
+    t.train_inputs().upload(std::vector<float>(data.b.begin(), data.b.begin() + 64 * 256));
+    t.train_targets().upload(std::vector<float>(data.target.begin(), data.target.begin() + 64 * 256));
+    t.validation_inputs().upload(std::vector<float>(data.b.begin() + 64 * 256, data.b.end()));
+    t.validation_targets().upload(std::vector<float>(data.target.begin() + 64 * 256, data.target.end()));
+    for (int e = 0; e < 3; ++e) t.run_epoch(nullptr, nullptr);
+    return t.history();
+  };
+  const auto on_cpu = run(*cpu), on_gpu = run(*gpu), again = run(*gpu);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_NEAR(on_gpu[e].train_mse, on_cpu[e].train_mse, 1e-3 * on_cpu[e].train_mse) << "epoch " << e + 1;
+    EXPECT_NEAR(on_gpu[e].validation_mse, on_cpu[e].validation_mse, 1e-3 * on_cpu[e].validation_mse) << "epoch " << e + 1;
+    EXPECT_EQ(again[e].validation_mse, on_gpu[e].validation_mse) << "the GPU run did not repeat, epoch " << e + 1;
+  }
 }
 
 }  // namespace

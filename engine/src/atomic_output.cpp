@@ -73,8 +73,8 @@ AtomicOutput::~AtomicOutput() {
   if (!committed_) std::remove(temporary_.c_str());
 }
 
-void AtomicOutput::commit() {
-  throw_if_interrupted();
+void AtomicOutput::commit(bool honour_interrupt) {
+  if (honour_interrupt) throw_if_interrupted();
   // Data on disk before the name: after a crash the final name holds the old file or the whole new one.
   const int fd = ::open(temporary_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 || ::fsync(fd) != 0) {

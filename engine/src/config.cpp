@@ -1,6 +1,8 @@
 // TOML configuration through toml++ (header-only), checked key by key against the schema in config.h.
 #include "magcnn/config.h"
 
+#include "magcnn/network.h"
+
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -65,6 +67,12 @@ class Section {
       read(key, v, -HUGE_VAL, HUGE_VAL);
       check_geometry_value(key, v, where(file_, *n) + ": " + name_ + "." + key);
       out = v;
+    }
+  }
+  void read(const char* key, bool& out) {
+    if (const toml::node* n = find(key)) {
+      if (!n->is_boolean()) throw InvalidInput(where(file_, *n) + ": " + name_ + "." + key + " must be true or false");
+      out = *n->value<bool>();
     }
   }
   void read(const char* key, std::string& out) {
@@ -161,10 +169,14 @@ Config load_config(const std::string& path) {
   network.read("in_channels", n.in_channels, 1, 64);
   network.read("out_channels", n.out_channels, 1, 64);
   network.read("base_channels", n.base_channels, 1, 4096);
-  network.read("depth", n.depth, 0, 64);
+  network.read("depth", n.depth, 1, 64);
   network.read("kernel_size", n.kernel_size, 1, 31);
-  network.read("activation", n.activation);
-  network.read("output_activation", n.output_activation);
+  const auto activation = [](const std::string& v) {
+    parse_activation(v);  // throws, naming the known ones
+    return v;
+  };
+  network.read_enum("activation", n.activation, activation);
+  network.read_enum("output_activation", n.output_activation, activation);
   network.reject_unknown();
 
   Section training(path, root, "training");
@@ -174,13 +186,35 @@ Config load_config(const std::string& path) {
   training.read("learning_rate", t.learning_rate, 1e-12, 1e3);
   training.read("validation_fraction", t.validation_fraction, 0.0, 0.99);
   training.read("target_loss", t.target_loss, 0.0, 1e30);
-  training.read("optimizer", t.optimizer);
+  training.read_enum("optimizer", t.optimizer, [](const std::string& v) {
+    if (v != "adam") throw InvalidInput("unknown optimizer '" + v + "': magcnn trains with adam");
+    return v;
+  });
+  training.read("seed", t.seed);
+  training.read_enum("schedule", t.schedule, [](const std::string& v) {
+    if (v != "constant" && v != "step" && v != "cosine")
+      throw InvalidInput("unknown schedule '" + v + "': use constant, step or cosine");
+    return v;
+  });
+  training.read("decay_epochs", t.decay_epochs, 1, int64_t{1} << 30);
+  training.read("decay_gamma", t.decay_gamma, 1e-6, 1.0);
+  training.read("weight_decay", t.weight_decay, 0.0, 1.0);
+  training.read("beta1", t.beta1, 0.0, 0.999999);
+  training.read("beta2", t.beta2, 0.0, 0.999999999);
+  training.read("epsilon", t.epsilon, 1e-30, 1.0);
+  training.read("fresh_data", t.fresh_data);
+  training.read("validation_batch", t.validation_batch, 1, int64_t{1} << 20);
   training.reject_unknown();
 
   try {
     c.data.validate();
   } catch (const InvalidInput& e) {
     throw InvalidInput(path + ": [data] " + e.what());
+  }
+  try {
+    NetworkSpec::from(c.network);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(path + ": [network] " + e.what());
   }
   return c;
 }

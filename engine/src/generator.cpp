@@ -97,6 +97,11 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
 
 Generator::~Generator() = default;
 
+void Generator::restart(uint64_t seed) {
+  settings_.seed = seed;
+  uniforms_ = backend_.uniform_stream(seed);
+}
+
 DeviceSamples Generator::next_on_device(int64_t n) {
   MAGCNN_REQUIRE(n >= 1 && n <= capacity_, "a generator batch holds 1 to " << capacity_ << " samples, asked for " << n);
   const int64_t f = settings_.img_size * settings_.finer_grid, o = settings_.img_size, s = settings_.finer_grid;

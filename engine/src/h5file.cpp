@@ -376,6 +376,11 @@ void File::write(const std::string& name, const std::vector<int64_t>& dims, cons
 template void File::write<float>(const std::string&, const std::vector<int64_t>&, const float*);
 template void File::write<double>(const std::string&, const std::vector<int64_t>&, const double*);
 
+void File::create_group(const std::string& name) {
+  Id group(MAGCNN_H5(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Gclose);
+  if (group.close() < 0) throw Error(path_ + ": could not write group '" + name + "' (HDF5: " + error_stack() + ")");
+}
+
 Appendable File::appendable(const std::string& name, Type type, const std::vector<int64_t>& row_dims, bool compress,
                             int64_t expected_rows) {
   return Appendable(id(), path_, name, type, std::vector<hsize_t>(row_dims.begin(), row_dims.end()), compress, expected_rows);

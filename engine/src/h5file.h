@@ -128,6 +128,7 @@ class File {
 
   template <class T>
   void write(const std::string& name, const std::vector<int64_t>& dims, const T* data);
+  void create_group(const std::string& name);
   Appendable appendable(const std::string& name, Type type, const std::vector<int64_t>& row_dims, bool compress = false,
                         int64_t expected_rows = 0);
 

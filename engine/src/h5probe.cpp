@@ -44,6 +44,7 @@ constexpr uint64_t kChildBudget = uint64_t{2} << 30;
 constexpr hsize_t kBlockValues = hsize_t{1} << 21;  // 16 MB of doubles per read
 constexpr double kStallSeconds = 60;                // no progress for this long: stuck
 constexpr uint64_t kWholeReadBytes = uint64_t{256} << 20;  // datasets read whole as well, as readers do
+constexpr long kMaxDepth = 32;                      // group nesting no data file needs
 
 int g_progress_fd = -1;        // the child's end of the pipe (only ever set in the child)
 double g_bytes_left = 0;       // data the child may still read: no real file holds more
@@ -237,6 +238,9 @@ void probe(const char* path, int progress_fd) {
       file, H5_INDEX_NAME, H5_ITER_NATIVE,
       [](hid_t root, const char* name, const H5O_info_t*, void* data) -> herr_t {
         if (std::strcmp(name, ".") == 0) return 0;
+        // A path this deep is a group that contains itself (a cycle in damaged metadata): walking it
+        // would never end, and each step costs more than the last.
+        if (std::count(name, name + std::strlen(name), '/') > kMaxDepth) ::_exit(kEndless);
         try {
           const hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
           if (obj < 0) return 0;

@@ -57,8 +57,8 @@ struct InterruptScope::Saved {
   struct sigaction previous[kChanged];
 };
 
-Interrupted::Interrupted(int signal_number)
-    : Error("interrupted by " + signal_name(signal_number) + ": stopped, no output written"), signal_(signal_number) {}
+Interrupted::Interrupted(int signal_number, const std::string& outcome)
+    : Error("interrupted by " + signal_name(signal_number) + ": " + outcome), signal_(signal_number) {}
 
 InterruptScope::InterruptScope() : saved_(std::make_unique<Saved>()) {
   clear_interrupt();

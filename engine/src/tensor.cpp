@@ -10,8 +10,24 @@
 
 namespace magcnn {
 
-std::size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 8; }
-const char* dtype_name(DType t) { return t == DType::F32 ? "float32" : "float64"; }
+std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F64: return 8;
+    case DType::I32: return 4;
+    case DType::I64: return 8;
+    default: return 1;
+  }
+}
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::F64: return "float64";
+    case DType::I32: return "int32";
+    case DType::I64: return "int64";
+    default: return "uint8";
+  }
+}
 const char* device_name(DeviceKind d) { return d == DeviceKind::CPU ? "cpu" : "cuda"; }
 
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}

@@ -26,3 +26,35 @@ static cudaError_t launch_elements(cudaStream_t stream, const Op& op, int64_t n,
 }
 
 }  // namespace magcnn::kern
+
+namespace magcnn::kern {
+
+// The CUDA side of a reduction (kernels/reduce_ops.h): one block per output, each thread summing every
+// 256th term in order, then a fixed tree in shared memory. The order depends on the op alone: reruns
+// give the same bits, and no atomics are used.
+constexpr int kReduceThreads = 256;
+
+template <class Op>
+static __global__ void reduce_kernel(const Op op, const int64_t terms) {
+  __shared__ double partial[kReduceThreads];
+  const int64_t o = blockIdx.x;
+  double s = 0;
+  for (int64_t k = threadIdx.x; k < terms; k += kReduceThreads) s += op.value(o, k);  // k -> (row, col) inside
+  partial[threadIdx.x] = s;
+  __syncthreads();
+  for (int stride = kReduceThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) op.store(o, partial[0]);
+}
+
+template <class Op>
+static cudaError_t launch_reduce(cudaStream_t stream, const Op& op, int64_t outputs) {
+  if (outputs <= 0) return cudaSuccess;
+  if (outputs > 0x7fffffff) return cudaErrorInvalidValue;
+  reduce_kernel<<<static_cast<unsigned>(outputs), kReduceThreads, 0, stream>>>(op, op.rows() * op.cols);
+  return cudaGetLastError();
+}
+
+}  // namespace magcnn::kern

@@ -28,8 +28,9 @@ class AtomicOutput {
   AtomicOutput& operator=(const AtomicOutput&) = delete;
   const std::string& temporary() const { return temporary_; }
   const std::string& path() const { return path_; }
-  // Refuses when a stop was requested (throw_if_interrupted), flushes the temporary file to disk, renames.
-  void commit();
+  // Flushes the temporary file to disk and renames it; first refuses when a stop was requested
+  // (throw_if_interrupted), unless the output is what a stop asks for (a checkpoint).
+  void commit(bool honour_interrupt = true);
 
  private:
   std::string path_, temporary_;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,44 @@ class UniformStream {
   virtual void generate(double* out, int64_t count) = 0;
 };
 
+// A 2-D convolution of one fixed shape: NCHW tensors, OIHW weights, stride 1, zero padding of k/2 on
+// every side ('same'; k odd), no bias (added by the BiasActivation op). Planned once (algorithm and
+// workspace chosen and allocated up front), run many times, deterministic: the same inputs give the
+// same bits on the same device.
+struct ConvSpec {
+  DType dtype = DType::F32;
+  int64_t batch = 1, in_channels = 1, out_channels = 1, height = 1, width = 1, kernel = 3;
+};
+
+class ConvPlan {
+ public:
+  virtual ~ConvPlan() = default;
+  // y[N, O, H, W] = conv(x[N, I, H, W], w[O, I, k, k])
+  virtual void forward(const void* x, const void* w, void* y) = 0;
+  // dx[N, I, H, W] = the gradient through the convolution of dy[N, O, H, W] (overwritten)
+  virtual void backward_data(const void* dy, const void* w, void* dx) = 0;
+  // dw[O, I, k, k] = the weights' gradient, summed over the batch (overwritten)
+  virtual void backward_filter(const void* x, const void* dy, void* dw) = 0;
+  // For people and benchmarks: which implementation and algorithms the plan chose.
+  virtual std::string algorithm() const = 0;
+};
+
+// Sorting n values by double keys (ascending, ties kept in order), with its scratch space sized once.
+class SortPlan {
+ public:
+  virtual ~SortPlan() = default;
+  // keys [n] (overwritten), values [n] (reordered as the keys), both on the backend's device.
+  virtual void sort(double* keys, int32_t* values) = 0;
+};
+
+// A recorded sequence of backend work, replayed as a whole: a CUDA graph on the GPU (one launch for a
+// whole training step); on the CPU, the work itself, run again.
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  virtual void replay() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -79,10 +118,20 @@ class Backend {
   // quadrant alone); the GPU mirrors the quadrant and runs a full double-precision FFT.
   virtual void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) = 0;
 
+  virtual std::unique_ptr<ConvPlan> plan_conv(const ConvSpec& spec) = 0;
+  virtual std::unique_ptr<SortPlan> plan_sort(int64_t n) = 0;
+  // Records `work` (which must queue backend calls only: no allocation, no synchronization, no
+  // downloads) for replay. The work is not run by capturing; replay() runs it.
+  virtual std::unique_ptr<StepGraph> capture(const std::function<void()>& work) = 0;
+
   // run(op, n) applies op to elements 0..n-1.
 #define MAGCNN_DECLARE_RUN(Op) virtual void run(const Op& op, int64_t n) = 0;
   MAGCNN_ELEMENT_OPS(MAGCNN_DECLARE_RUN)
 #undef MAGCNN_DECLARE_RUN
+  // reduce(op, outputs) computes outputs 0..outputs-1 of a reduction (kernels/reduce_ops.h).
+#define MAGCNN_DECLARE_REDUCE(Op) virtual void reduce(const Op& op, int64_t outputs) = 0;
+  MAGCNN_REDUCE_OPS(MAGCNN_DECLARE_REDUCE)
+#undef MAGCNN_DECLARE_REDUCE
 };
 
 }  // namespace magcnn

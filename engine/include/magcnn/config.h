@@ -20,10 +20,20 @@ struct NetworkConfig {
   std::string activation = "relu", output_activation = "relu";
 };
 
+// Defaults: the fast path measured to reach the seed's validation MSE soonest on the CPU (README); the
+// seed's own settings (batch 2, learning rate 0.01) are in configs/original.toml.
 struct TrainingConfig {
-  int64_t epochs = 500, batch_size = 2;
-  double learning_rate = 0.01, validation_fraction = 0.4, target_loss = 9.55e-4;
+  int64_t epochs = 500, batch_size = 4;
+  double learning_rate = 1.5e-3, validation_fraction = 0.4, target_loss = 9.55e-4;
   std::string optimizer = "adam";
+  uint64_t seed = 1;                    // weights and shuffling
+  std::string schedule = "constant";    // constant, step (x decay_gamma every decay_epochs), cosine
+  int64_t decay_epochs = 10;
+  double decay_gamma = 0.5;
+  double weight_decay = 0;              // decoupled (AdamW); 0: plain Adam
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  bool fresh_data = false;              // new training samples every epoch (validation fixed)
+  int64_t validation_batch = 250;       // maps per validation forward pass
 };
 
 struct Config {

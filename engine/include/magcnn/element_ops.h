@@ -1,12 +1,15 @@
 // The per-element operations every backend runs: each is a functor from kernels/ whose operator()(i) is the
 // whole body of one element, run by an OpenMP loop on the CPU and a grid-stride kernel on the GPU.
 // MAGCNN_ELEMENT_OPS lists them once; Backend declares a run() overload for each and every backend
-// implements all of them, so an op added here cannot be forgotten by one backend.
+// implements all of them, so an op added here cannot be forgotten by one backend. MAGCNN_REDUCE_OPS lists
+// the reductions (kernels/reduce_ops.h) the same way, for Backend::reduce().
 #pragma once
 
 #include "kernels/cell_kernel.h"
 #include "kernels/ellipse.h"
 #include "kernels/forward_ops.h"
+#include "kernels/network_ops.h"
+#include "kernels/reduce_ops.h"
 
 namespace magcnn::ops {
 
@@ -30,4 +33,23 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
   X(::magcnn::kern::CropScale<float>) X(::magcnn::kern::CropScale<double>)                        \
   X(::magcnn::kern::EllipseFromUniforms<float>) X(::magcnn::kern::EllipseFromUniforms<double>)    \
   X(::magcnn::kern::RasterizeEllipse<float>) X(::magcnn::kern::RasterizeEllipse<double>)          \
-  X(::magcnn::kern::SampleTarget<float>) X(::magcnn::kern::SampleTarget<double>)
+  X(::magcnn::kern::SampleTarget<float>) X(::magcnn::kern::SampleTarget<double>)                \
+  MAGCNN_NETWORK_OPS(X)
+
+// The network's and the trainer's element operations (kernels/network_ops.h).
+#define MAGCNN_NETWORK_OPS(X)                                                                      \
+  X(::magcnn::kern::BiasActivation<float>) X(::magcnn::kern::BiasActivation<double>)              \
+  X(::magcnn::kern::ActivationGrad<float>) X(::magcnn::kern::ActivationGrad<double>)              \
+  X(::magcnn::kern::MaxPool2x2<float>) X(::magcnn::kern::MaxPool2x2<double>)                      \
+  X(::magcnn::kern::MaxPool2x2Grad<float>) X(::magcnn::kern::MaxPool2x2Grad<double>)              \
+  X(::magcnn::kern::UpsampleAdd<float>) X(::magcnn::kern::UpsampleAdd<double>)                    \
+  X(::magcnn::kern::UpsampleAddGrad<float>) X(::magcnn::kern::UpsampleAddGrad<double>)            \
+  X(::magcnn::kern::MseGrad<float>) X(::magcnn::kern::MseGrad<double>)                            \
+  X(::magcnn::kern::GatherBatch<float>) X(::magcnn::kern::GatherBatch<double>)                    \
+  X(::magcnn::kern::AdamUpdate<float>) X(::magcnn::kern::AdamUpdate<double>)                      \
+  X(::magcnn::kern::AdvanceStep) X(::magcnn::kern::AdamScalars) X(::magcnn::kern::Iota)
+
+// X(op type) for every reduction (kernels/reduce_ops.h).
+#define MAGCNN_REDUCE_OPS(X)                                                                       \
+  X(::magcnn::kern::BiasGrad<float>) X(::magcnn::kern::BiasGrad<double>)                          \
+  X(::magcnn::kern::SquaredErrorSum<float>) X(::magcnn::kern::SquaredErrorSum<double>)

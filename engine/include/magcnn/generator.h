@@ -70,6 +70,9 @@ class Generator {
   // The same, copied to the host as float32 into `out` (resized).
   void next(int64_t n, SampleBatch& out);
   const GeneratorSettings& settings() const { return settings_; }
+  // Starts the sequence of another seed from its beginning, keeping the forward model, plans and
+  // buffers (a trainer's fresh samples every epoch cost no set-up).
+  void restart(uint64_t seed);
 
  private:
   struct Buffers;

@@ -17,7 +17,8 @@ namespace magcnn {
 
 class Interrupted : public Error {
  public:
-  explicit Interrupted(int signal_number);
+  // `outcome` says what the program left behind (default: nothing).
+  explicit Interrupted(int signal_number, const std::string& outcome = "stopped, no output written");
   int signal_number() const { return signal_; }
   int exit_code() const { return 128 + signal_; }
 

@@ -15,7 +15,7 @@ namespace magcnn {
 
 class Backend;
 
-enum class DType { F32, F64 };
+enum class DType { F32, F64, I32, I64, U8 };  // integers: indices, counters, masks
 enum class DeviceKind { CPU, CUDA };
 
 std::size_t dtype_size(DType t);
@@ -28,6 +28,12 @@ template <>
 constexpr DType dtype_of<float>() { return DType::F32; }
 template <>
 constexpr DType dtype_of<double>() { return DType::F64; }
+template <>
+constexpr DType dtype_of<int32_t>() { return DType::I32; }
+template <>
+constexpr DType dtype_of<int64_t>() { return DType::I64; }
+template <>
+constexpr DType dtype_of<unsigned char>() { return DType::U8; }
 
 // Up to four dimensions ([N, C, H, W] at most); stored inline so that views never allocate.
 class Shape {

@@ -2,7 +2,10 @@
 #include <omp.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
+#include <vector>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -48,6 +51,26 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
   std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cpu::make_fftw_plan(spec); }
+
+  // Float: oneDNN, Winograd for 3 x 3 kernels between many channels, its direct algorithm otherwise (the
+  // choice measured fastest on each of the seed network's layers, and faster than im2col + OpenBLAS:
+  // bench/RESULTS.md); double: im2col + GEMM.
+  std::unique_ptr<ConvPlan> plan_conv(const ConvSpec& spec) override {
+#if MAGCNN_HAVE_DNNL
+    if (spec.dtype == DType::F32) {
+      const bool winograd = spec.kernel == 3 && spec.in_channels >= 16 && spec.out_channels >= 16;
+      if (auto p = cpu::make_dnnl_conv(spec, winograd)) return p;
+      if (auto p = cpu::make_dnnl_conv(spec, false)) return p;
+    }
+#endif
+    return cpu::make_gemm_conv(spec);
+  }
+
+  std::unique_ptr<SortPlan> plan_sort(int64_t n) override { return std::make_unique<CpuSort>(n); }
+
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& work) override {
+    return std::make_unique<CpuGraph>(work);
+  }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
     return cpu::make_host_uniform_stream(seed);
   }
@@ -66,13 +89,46 @@ class CpuBackend final : public Backend {
   void run(const Op& op, int64_t n) override { run_loop(op, n); }
   MAGCNN_ELEMENT_OPS(MAGCNN_CPU_RUN)
 #undef MAGCNN_CPU_RUN
+#define MAGCNN_CPU_REDUCE(Op) \
+  void reduce(const Op& op, int64_t outputs) override { kern::cpu_reduce(op, outputs, reduce_scratch_); }
+  MAGCNN_REDUCE_OPS(MAGCNN_CPU_REDUCE)
+#undef MAGCNN_CPU_REDUCE
 
  private:
+  // The CPU "graph" is the work itself: replaying runs it again.
+  class CpuGraph final : public StepGraph {
+   public:
+    explicit CpuGraph(std::function<void()> work) : work_(std::move(work)) {}
+    void replay() override { work_(); }
+
+   private:
+    std::function<void()> work_;
+  };
+
+  class CpuSort final : public SortPlan {
+   public:
+    explicit CpuSort(int64_t n) : order_(static_cast<std::size_t>(n)), values_(static_cast<std::size_t>(n)) {}
+    void sort(double* keys, int32_t* values) override {
+      const std::size_t n = order_.size();
+      for (std::size_t i = 0; i < n; ++i) order_[i] = static_cast<int32_t>(i);
+      std::stable_sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) { return keys[a] < keys[b]; });
+      for (std::size_t i = 0; i < n; ++i) values_[i] = values[order_[i]];
+      std::copy(values_.begin(), values_.end(), values);
+      std::sort(keys, keys + n);
+    }
+
+   private:
+    std::vector<int32_t> order_, values_;
+  };
+
+  std::vector<double> reduce_scratch_;
   template <class Op>
   static void run_loop(const Op& op, int64_t n) {
     // Cell kernels cost ten times more near the cell than far away: balance them dynamically.
     if constexpr (std::is_same_v<Op, ops::CellKernelQuadrant>) {
       kern::cpu_for_dynamic(n, op);
+    } else if constexpr (kern::has_rows<Op>::value) {
+      kern::cpu_for_rows(n, op);
     } else {
       kern::cpu_for(n, op);
     }

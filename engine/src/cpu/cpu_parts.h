@@ -8,6 +8,10 @@
 namespace magcnn::cpu {
 
 std::unique_ptr<FftPlan> make_fftw_plan(const FftSpec& spec);
+// Convolutions: im2col + GEMM (float and double; BLAS when built with it) and oneDNN (float; nullptr when
+// the build has no oneDNN or it cannot do the shape). The backend picks; benchmarks time each.
+std::unique_ptr<ConvPlan> make_gemm_conv(const ConvSpec& spec);
+std::unique_ptr<ConvPlan> make_dnnl_conv(const ConvSpec& spec, bool winograd);
 // The 2-D real-to-real transforms of the three kernel quadrants [3][P/2+1][Q/2+1] by their parities
 // (see kern::ParityPlanes), in place; entries outside each transform's range are set to zero.
 void parity_r2r(double* quadrant, int64_t P, int64_t Q);

@@ -68,6 +68,9 @@ class CudaBackend final : public Backend {
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
     return cuda::make_curand_stream(ctx_, seed);
   }
+  std::unique_ptr<ConvPlan> plan_conv(const ConvSpec& spec) override { return cuda::make_cudnn_conv(ctx_, spec); }
+  std::unique_ptr<SortPlan> plan_sort(int64_t n) override { return cuda::make_cub_sort(ctx_, n); }
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& work) override { return cuda::make_cuda_graph(ctx_, work); }
 
   // cuFFT has no real-to-real transforms: mirror the quadrant into full tables and transform in double.
   void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
@@ -93,6 +96,10 @@ class CudaBackend final : public Backend {
   void run(const Op& op, int64_t n) override { MAGCNN_CHECK(kern::launch_elements(ctx_.stream(), op, n)); }
   MAGCNN_ELEMENT_OPS(MAGCNN_CUDA_RUN)
 #undef MAGCNN_CUDA_RUN
+#define MAGCNN_CUDA_REDUCE(Op) \
+  void reduce(const Op& op, int64_t outputs) override { MAGCNN_CHECK(kern::launch_reduce(ctx_.stream(), op, outputs)); }
+  MAGCNN_REDUCE_OPS(MAGCNN_CUDA_REDUCE)
+#undef MAGCNN_CUDA_REDUCE
 
  private:
   cuda::CudaContext ctx_;

@@ -1,4 +1,5 @@
-// Pieces of the CUDA backend that live in their own files: cuFFT plans and the cuRAND device stream.
+// Pieces of the CUDA backend that live in their own files: cuFFT plans, the cuRAND device stream, cuDNN
+// convolutions, CUB sorting and CUDA graphs.
 #pragma once
 
 #include <memory>
@@ -10,5 +11,8 @@ namespace magcnn::cuda {
 
 std::unique_ptr<FftPlan> make_cufft_plan(CudaContext& ctx, const FftSpec& spec);
 std::unique_ptr<UniformStream> make_curand_stream(CudaContext& ctx, uint64_t seed);
+std::unique_ptr<ConvPlan> make_cudnn_conv(CudaContext& ctx, const ConvSpec& spec);
+std::unique_ptr<SortPlan> make_cub_sort(CudaContext& ctx, int64_t n);
+std::unique_ptr<StepGraph> make_cuda_graph(CudaContext& ctx, const std::function<void()>& work);
 
 }  // namespace magcnn::cuda

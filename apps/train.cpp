@@ -1,0 +1,289 @@
+// magcnn-train: trains the seed's network on a training set (a file, or generated in the process) and
+// writes a run folder: model.h5 (checkpointed every epoch), history.h5 and loss.png.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli.h"
+#include "magcnn/dataset_io.h"
+#include "magcnn/generator.h"
+#include "magcnn/interrupt.h"
+#include "magcnn/model_io.h"
+#include "magcnn/progress.h"
+#include "magcnn/trainer.h"
+
+namespace {
+
+using namespace magcnn;
+namespace fs = std::filesystem;
+
+// Samples [first, first + count) of a generator's sequence into rows [row, row + count) of float tensors
+// on the trainer's device (converted from the generator's type where it differs).
+class SetFiller {
+ public:
+  SetFiller(Backend& backend) : backend_(backend) {}
+  void fill(Generator& gen, int64_t count, Tensor& inputs, Tensor& targets, int64_t row) {
+    for (int64_t done = 0; done < count;) {
+      const int64_t n = std::min(gen.batch_capacity(), count - done);
+      const DeviceSamples d = gen.next_on_device(n);
+      place(d.b, inputs, row + done);
+      place(d.target, targets, row + done);
+      done += n;
+    }
+  }
+
+ private:
+  void place(const TensorView& src, Tensor& dst, int64_t row) {
+    const int64_t per = dst.numel() / dst.shape()[0];
+    float* out = dst.data<float>() + row * per;
+    if (src.dtype == DType::F32) {
+      backend_.copy(out, src.data, src.bytes());
+      return;
+    }
+    host_.resize(static_cast<std::size_t>(src.numel()));
+    backend_.download(host_.data(), src.data, src.bytes());
+    stage_.assign(host_.begin(), host_.end());
+    backend_.upload(out, stage_.data(), stage_.size() * sizeof(float));
+  }
+  Backend& backend_;
+  std::vector<double> host_;
+  std::vector<float> stage_;
+};
+
+// epoch_seed's stream of the fresh training samples (the trainer's shuffling uses stream 1).
+constexpr uint64_t kFreshDataStream = 2;
+
+std::string seconds_text(double s) {
+  char b[32];
+  if (s < 100) {
+    std::snprintf(b, sizeof b, "%.2f s", s);
+  } else {
+    std::snprintf(b, sizeof b, "%.0f min %.0f s", std::floor(s / 60), std::fmod(s, 60));
+  }
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Trains the seed's convolutional network (DESIGN.md section 3) with Adam to predict the magnetization "
+               "from the normalized stray field, and writes a run folder: model.h5 (a checkpoint at every epoch's end), "
+               "history.h5 and loss.png.",
+               "magcnn-train"};
+  app::Common common;
+  app::add_common_flags(app, common, true);
+  std::string data = "generated", target, schedule, seed_text;
+  int64_t epochs = 0, batch = 0;
+  double lr = 0, target_loss = 0, weight_decay = 0;
+  bool resume = false, fresh = false;
+  auto* o_data = app.add_option("--data", data, "a training set (HDF5, ours or the original MagneticCNN layout), or 'generated' (the default: "
+                                  "[data] in the configuration, generated here)");
+  auto* o_epochs = app.add_option("--epochs", epochs, "epochs at most [training.epochs]")->check(app::integer_range(1, int64_t{1} << 30));
+  auto* o_batch = app.add_option("--batch-size", batch, "samples per step [training.batch_size]")->check(app::integer_range(1, int64_t{1} << 20));
+  auto* o_lr = app.add_option("--lr", lr, "Adam's learning rate [training.learning_rate]")->check(app::number_range(1e-12, 1e3));
+  auto* o_target = app.add_option("--target", target, "shape | polar [data.target]")->check(CLI::IsMember({"shape", "polar"}));
+  auto* o_seed = app.add_option("--seed", seed_text, "seed of the data, the weights and the shuffling [data.seed, training.seed]");
+  auto* o_loss = app.add_option("--target-loss", target_loss, "stop once the validation MSE is at most this [training.target_loss]")
+                     ->check(app::number_range(0, 1e30));
+  auto* o_schedule = app.add_option("--schedule", schedule, "constant | step | cosine [training.schedule]")
+                         ->check(CLI::IsMember({"constant", "step", "cosine"}));
+  auto* o_wd = app.add_option("--weight-decay", weight_decay, "decoupled weight decay [training.weight_decay]")->check(app::number_range(0, 1));
+  auto* o_fresh = app.add_flag("--fresh-data", fresh, "new training samples every epoch (validation fixed) [training.fresh_data]");
+  app.add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+
+  return app::run(app, argc, argv, [&] {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    Config config = app::load_config(common);
+    // A training set is recorded by its absolute path, so that --resume finds it from any folder.
+    if (data != "generated") data = fs::absolute(data).lexically_normal().string();
+    // The run folder: made if missing; a folder that already holds a run needs --resume.
+    const fs::path run(common.out);
+    const std::string model_path = (run / "model.h5").string();
+    std::error_code ec;
+    MAGCNN_REQUIRE(!fs::exists(run, ec) || fs::is_directory(run, ec), "--out " << common.out << " exists and is not a folder");
+    MAGCNN_REQUIRE(!resume || fs::exists(model_path, ec), "--resume: " << model_path << " does not exist: nothing to resume");
+    MAGCNN_REQUIRE(!fs::exists(model_path, ec) || fs::is_regular_file(model_path, ec),
+                   model_path << " exists and is not a regular file: it cannot hold a checkpoint; choose another --out");
+    MAGCNN_REQUIRE(resume || !fs::exists(model_path, ec),
+                   common.out << " already holds a run (" << model_path << "): pass --resume to continue it, or choose another --out");
+    ModelFile checkpoint;
+    if (resume) {
+      checkpoint = load_model(model_path);
+      const NetworkConfig& a = checkpoint.config.network;
+      const NetworkConfig& b = config.network;
+      MAGCNN_REQUIRE(a.in_channels == b.in_channels && a.out_channels == b.out_channels && a.base_channels == b.base_channels &&
+                         a.depth == b.depth && a.kernel_size == b.kernel_size && a.activation == b.activation &&
+                         a.output_activation == b.output_activation,
+                     model_path << " holds a network of another architecture than " << config.source
+                                << " asks for (base_channels " << a.base_channels << " vs " << b.base_channels << ", depth " << a.depth
+                                << " vs " << b.depth << ", kernel_size " << a.kernel_size << " vs " << b.kernel_size
+                                << "): resume with the run's own configuration");
+      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh})
+        MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
+      // The run continues with its own settings and data; only its budget may change.
+      config = checkpoint.config;
+      if (*o_epochs) config.training.epochs = epochs;
+      if (*o_loss) config.training.target_loss = target_loss;
+      if (!*o_data) {
+        data = checkpoint.data;
+      } else if (data != checkpoint.data) {
+        app::say(common, "note: the run was trained on " + checkpoint.data + ", resuming on --data " + data +
+                             " (the same set, moved? another set gives other numbers)");
+      }
+    } else {
+      if (*o_epochs) config.training.epochs = epochs;
+      if (*o_batch) config.training.batch_size = batch;
+      if (*o_lr) config.training.learning_rate = lr;
+      if (*o_target) config.data.target = parse_target_kind(target);
+      if (*o_seed) config.data.seed = config.training.seed = app::parse_seed(seed_text, "--seed");
+      if (*o_loss) config.training.target_loss = target_loss;
+      if (*o_schedule) config.training.schedule = schedule;
+      if (*o_wd) config.training.weight_decay = weight_decay;
+      if (*o_fresh) config.training.fresh_data = fresh;
+    }
+    const bool generated = data == "generated";
+    MAGCNN_REQUIRE(generated || !config.training.fresh_data,
+                   "--fresh-data generates new samples every epoch: it cannot be combined with --data " << data);
+    const NetworkSpec spec = NetworkSpec::from(config.network);
+    MAGCNN_REQUIRE(spec.in_channels == 1 && spec.out_channels == 1,
+                   "this release trains on one field channel into one target channel (in_channels = out_channels = 1)");
+    TrainSettings settings = TrainSettings::from(config.training);
+    // A folder made here and still empty when the run fails (before its first checkpoint) is removed
+    // again: a refused run leaves nothing behind.
+    struct MadeFolder {
+      fs::path path;
+      ~MadeFolder() {
+        std::error_code ignored;
+        if (!path.empty() && fs::is_empty(path, ignored)) fs::remove(path, ignored);
+      }
+    } made;
+    if (!fs::exists(run, ec)) {
+      MAGCNN_REQUIRE(run.parent_path().empty() || fs::is_directory(run.parent_path(), ec),
+                     "cannot make run folder " << common.out << ": " << run.parent_path().string() << " does not exist");
+      MAGCNN_REQUIRE(fs::create_directory(run, ec), "cannot make run folder " << common.out << ": " << ec.message());
+      made.path = run;
+    }
+    check_output_path(model_path);
+    auto backend = app::open_backend(common);
+
+    // The data: a file read once, or the generator's samples; either way uploaded once and resident.
+    int64_t n_train = 0, n_val = 0, side_y = 0, side_x = 0;
+    TrainingSet file_set;
+    if (generated) {
+      config.data.validate();
+      side_y = side_x = config.data.img_size;
+      n_val = static_cast<int64_t>(std::llround(static_cast<double>(config.data.count) * config.training.validation_fraction));
+      n_train = config.data.count - n_val;
+    } else {
+      file_set = read_training_set(data);
+      MAGCNN_REQUIRE(file_set.target == target_kind_name(config.data.target),
+                     data << " holds a '" << file_set.target << "' target, the configuration trains '" << target_kind_name(config.data.target)
+                          << "' (pass --target " << file_set.target << ")");
+      side_y = file_set.ny;
+      side_x = file_set.nx;
+      n_val = static_cast<int64_t>(std::llround(static_cast<double>(file_set.count) * config.training.validation_fraction));
+      n_train = file_set.count - n_val;
+      if (!file_set.note.empty()) app::say(common, "note: " + data + ": " + file_set.note);
+    }
+    MAGCNN_REQUIRE(side_y % NetworkSpec::kSideMultiple == 0 && side_x % NetworkSpec::kSideMultiple == 0,
+                   "maps of " << side_y << " x " << side_x << ": the network needs sides that are multiples of " << NetworkSpec::kSideMultiple);
+    Trainer trainer(*backend, spec, settings, side_y, side_x, n_train, n_val);
+    const auto data_start = Clock::now();
+    SetFiller filler(*backend);
+    if (generated) {
+      GeneratorSettings gs = config.data;
+      Generator gen(*backend, gs);
+      filler.fill(gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0);
+      filler.fill(gen, n_val, trainer.validation_inputs(), trainer.validation_targets(), 0);
+      if (config.training.fresh_data) {
+        // Epoch e's samples come from a seed of its own (the data seed and e), so that a resumed run
+        // draws the same ones; one generator, restarted, serves every epoch.
+        GeneratorSettings fresh_settings = config.data;
+        fresh_settings.count = n_train;
+        auto fresh_gen = std::make_shared<Generator>(*backend, fresh_settings);
+        trainer.set_epoch_data([&, fresh_gen](int64_t epoch) {
+          fresh_gen->restart(epoch_seed(config.data.seed, epoch, kFreshDataStream));
+          filler.fill(*fresh_gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0);
+        });
+      }
+    } else {
+      const int64_t plane = side_y * side_x;
+      const auto part = [&](const std::vector<float>& v, int64_t first, int64_t count) {
+        return std::vector<float>(v.begin() + first * plane, v.begin() + (first + count) * plane);
+      };
+      trainer.train_inputs().upload(part(file_set.b, 0, n_train));
+      trainer.train_targets().upload(part(file_set.m, 0, n_train));
+      trainer.validation_inputs().upload(part(file_set.b, n_train, n_val));
+      trainer.validation_targets().upload(part(file_set.m, n_train, n_val));
+    }
+    backend->synchronize();
+    const double data_seconds = std::chrono::duration<double>(Clock::now() - data_start).count();
+    char line[400];
+    std::snprintf(line, sizeof line, "data: %lld training and %lld validation maps of %lld x %lld, target %s, %s in %s",
+                  static_cast<long long>(n_train), static_cast<long long>(n_val), static_cast<long long>(side_y),
+                  static_cast<long long>(side_x), target_kind_name(config.data.target),
+                  generated ? (config.training.fresh_data ? "generated (fresh training samples every epoch)" : "generated")
+                            : ("read from " + data).c_str(),
+                  seconds_text(data_seconds).c_str());
+    app::say(common, line);
+
+    if (resume) {
+      load_parameters(checkpoint, trainer.parameters());
+      trainer.restore(checkpoint.state);
+      std::snprintf(line, sizeof line, "resuming %s at epoch %lld, step %lld", model_path.c_str(),
+                    static_cast<long long>(checkpoint.state.epoch + 1), static_cast<long long>(checkpoint.state.step_in_epoch));
+      app::say(common, line);
+    }
+    std::snprintf(line, sizeof line, "network: b = %lld, depth %lld, kernel %lld, %s; Adam, learning rate %g (%s), batch %lld; %lld epochs at most, target validation MSE %g",
+                  static_cast<long long>(spec.base_channels), static_cast<long long>(spec.depth), static_cast<long long>(spec.kernel_size),
+                  activation_name(spec.activation), config.training.learning_rate, config.training.schedule.c_str(),
+                  static_cast<long long>(config.training.batch_size), static_cast<long long>(config.training.epochs),
+                  config.training.target_loss);
+    app::say(common, line);
+    app::say(common, trainer.describe());
+
+    const std::string device = backend->description();
+    const auto checkpoint_now = [&] {
+      save_model(model_path, config, trainer.parameters(), trainer.state(), side_y, side_x, device, data);
+    };
+    bool reached = !trainer.history().empty() && trainer.history().back().validation_mse <= config.training.target_loss;
+    while (!reached && static_cast<int64_t>(trainer.history().size()) < config.training.epochs) {
+      const int64_t epoch = static_cast<int64_t>(trainer.history().size()) + 1;
+      Progress bar("epoch " + std::to_string(epoch), trainer.steps_per_epoch(), "steps", !common.quiet);
+      const bool finished = trainer.run_epoch([] { return interrupt_signal() != 0; },
+                                              [&](int64_t done, int64_t) { bar.update(done); });
+      if (!finished) {
+        checkpoint_now();
+        write_history((run / "history.h5").string(), trainer.history());
+        throw Interrupted(interrupt_signal(), "checkpoint written to " + model_path + " (epoch " + std::to_string(epoch) + ", step " +
+                                                  std::to_string(trainer.state().step_in_epoch) + "); continue with --resume");
+      }
+      checkpoint_now();
+      write_history((run / "history.h5").string(), trainer.history());
+      const EpochRecord& r = trainer.history().back();
+      const double total = trainer.state().seconds;
+      const double eta = total / static_cast<double>(trainer.history().size()) *
+                         static_cast<double>(config.training.epochs - static_cast<int64_t>(trainer.history().size()));
+      std::snprintf(line, sizeof line, "epoch %lld/%lld: train MSE %.4e, validation MSE %.4e, %s (%.0f samples/s), at most %s left",
+                    static_cast<long long>(r.epoch), static_cast<long long>(config.training.epochs), r.train_mse, r.validation_mse,
+                    seconds_text(r.seconds).c_str(), static_cast<double>(n_train) / r.seconds, seconds_text(eta).c_str());
+      app::say(common, line);
+      reached = r.validation_mse <= config.training.target_loss;
+    }
+    const bool drawn = plot_losses((run / "loss.png").string(), trainer.history(),
+                                   "magcnn-train: " + std::string(target_kind_name(config.data.target)) + " target, b = " +
+                                       std::to_string(spec.base_channels) + ", batch " + std::to_string(config.training.batch_size));
+    const EpochRecord& last = trainer.history().back();
+    const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+    std::snprintf(line, sizeof line, "%s validation MSE %.4e after %lld epochs (target %g): %s of training, %s in all with the data",
+                  reached ? "reached" : "stopped at", last.validation_mse, static_cast<long long>(last.epoch), config.training.target_loss,
+                  seconds_text(trainer.state().seconds).c_str(), seconds_text(wall).c_str());
+    app::say(common, line);
+    app::say(common, "model: " + model_path + "; history: " + (run / "history.h5").string() +
+                         (drawn ? "; loss curves: " + (run / "loss.png").string() : "; no loss.png (this build has no PLplot)"));
+  });
+}

@@ -1,0 +1,14 @@
+// magcnn-bench: Google Benchmark's flags; every group registered here.
+#include <benchmark/benchmark.h>
+
+#include "registry.h"
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  magcnn::bench::register_forward_benchmarks();
+  magcnn::bench::register_network_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

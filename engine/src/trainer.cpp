@@ -1,0 +1,283 @@
+// The training loop over the backend: resident sets, device-side permutation, captured steps, Adam.
+#include "magcnn/trainer.h"
+
+#include <chrono>
+#include <numeric>
+
+namespace magcnn {
+
+uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream) {
+  uint64_t z = seed ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(epoch) + 1)) ^ (0xD1B54A32D192ED03ull * (stream + 1));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+TrainSettings TrainSettings::from(const TrainingConfig& c) {
+  TrainSettings s;
+  s.epochs = c.epochs;
+  s.batch_size = c.batch_size;
+  s.validation_batch = c.validation_batch;
+  s.target_loss = c.target_loss;
+  s.seed = c.seed;
+  s.adam.learning_rate = c.learning_rate;
+  s.adam.beta1 = c.beta1;
+  s.adam.beta2 = c.beta2;
+  s.adam.epsilon = c.epsilon;
+  s.adam.weight_decay = c.weight_decay;
+  s.adam.decay_epochs = c.decay_epochs;
+  s.adam.decay_gamma = c.decay_gamma;
+  if (c.schedule == "constant") {
+    s.adam.schedule = kern::kConstant;
+  } else if (c.schedule == "step") {
+    s.adam.schedule = kern::kStepDecay;
+  } else if (c.schedule == "cosine") {
+    s.adam.schedule = kern::kCosine;
+  } else {
+    throw InvalidInput("unknown schedule '" + c.schedule + "': use constant, step or cosine");
+  }
+  return s;
+}
+
+namespace {
+constexpr uint64_t kShuffleStream = 1;
+}
+
+struct Trainer::Impl {
+  Backend& backend;
+  NetworkSpec spec;
+  TrainSettings s;
+  int64_t H, W, n_train, n_val, B, full_steps, tail, steps, Bv, val_full, val_tail;
+  Parameters params;
+  Tensor x_train, t_train, x_val, t_val;
+  Tensor xb, tb, xb_tail, tb_tail;
+  std::unique_ptr<Network> net, net_tail, net_val, net_val_tail;
+  Tensor m, v, scalars, counters, loss_sums, val_sums, keys, order;
+  std::unique_ptr<SortPlan> sort;
+  std::unique_ptr<StepGraph> step_full, step_tail, validation;
+  std::function<void(int64_t)> refill;
+  TrainerState st;
+
+  Impl(Backend& b, const NetworkSpec& sp, const TrainSettings& settings, int64_t height, int64_t width, int64_t ntr, int64_t nv)
+      : backend(b), spec(sp), s(settings), H(height), W(width), n_train(ntr), n_val(nv), params(b, sp, DType::F32) {
+    MAGCNN_REQUIRE(n_train >= 1 && n_val >= 1, "training needs at least one training and one validation sample, got "
+                                                    << n_train << " and " << n_val);
+    MAGCNN_REQUIRE(s.batch_size >= 1 && s.batch_size <= n_train,
+                   "batch size " << s.batch_size << " is larger than the training set (" << n_train << " samples)");
+    MAGCNN_REQUIRE(n_train <= INT32_MAX, "training sets hold at most 2^31 - 1 samples");
+    B = s.batch_size;
+    full_steps = n_train / B;
+    tail = n_train % B;
+    steps = full_steps + (tail > 0 ? 1 : 0);
+    Bv = std::min(s.validation_batch, n_val);
+    val_full = n_val / Bv;
+    val_tail = n_val % Bv;
+    s.adam.steps_per_epoch = steps;
+    s.adam.total_steps = steps * s.epochs;
+
+    const int64_t ci = spec.in_channels, co = spec.out_channels;
+    x_train = Tensor(b, DType::F32, Shape{n_train, ci, H, W});
+    t_train = Tensor(b, DType::F32, Shape{n_train, co, H, W});
+    x_val = Tensor(b, DType::F32, Shape{n_val, ci, H, W});
+    t_val = Tensor(b, DType::F32, Shape{n_val, co, H, W});
+    xb = Tensor(b, DType::F32, Shape{B, ci, H, W});
+    tb = Tensor(b, DType::F32, Shape{B, co, H, W});
+    net = std::make_unique<Network>(params, B, H, W);
+    if (tail > 0) {
+      xb_tail = Tensor(b, DType::F32, Shape{tail, ci, H, W});
+      tb_tail = Tensor(b, DType::F32, Shape{tail, co, H, W});
+      net_tail = std::make_unique<Network>(params, tail, H, W);
+    }
+    net_val = std::make_unique<Network>(params, Bv, H, W);
+    if (val_tail > 0) net_val_tail = std::make_unique<Network>(params, val_tail, H, W);
+    m = Tensor(b, DType::F32, Shape{params.count()});
+    v = Tensor(b, DType::F32, Shape{params.count()});
+    scalars = Tensor(b, DType::F64, Shape{3});
+    counters = Tensor(b, DType::I64, Shape{kern::kCounterCount});
+    loss_sums = Tensor(b, DType::F64, Shape{steps});
+    val_sums = Tensor(b, DType::F64, Shape{val_full + (val_tail > 0 ? 1 : 0)});
+    keys = Tensor(b, DType::F64, Shape{n_train});
+    order = Tensor(b, DType::I32, Shape{n_train});
+    sort = b.plan_sort(n_train);
+    scalars.zero();
+
+    // Everything runs once before it is captured, on zeroed data: libraries load their kernels lazily,
+    // which a stream being captured must not do. The trainer's initialize() then resets what this touched.
+    for (Tensor* t : {&x_train, &t_train, &x_val, &t_val}) t->zero();
+    backend.run(kern::Iota{order.data<int32_t>()}, n_train);
+    set_counters(0, 0);
+    step(*net, xb, tb);
+    if (tail > 0) step(*net_tail, xb_tail, tb_tail);
+    validate_all();
+    b.synchronize();
+    if (s.use_graph) {
+      step_full = b.capture([this] { step(*net, xb, tb); });
+      if (tail > 0) step_tail = b.capture([this] { step(*net_tail, xb_tail, tb_tail); });
+    }
+    validation = b.capture([this] { validate_all(); });
+  }
+
+  // One training step on the batch at the device's step counter.
+  void step(Network& n, const Tensor& x, const Tensor& t) {
+    const int64_t count = x.shape()[0];
+    const int64_t per_x = spec.in_channels * H * W, per_t = spec.out_channels * H * W;
+    const int64_t* c = counters.data<int64_t>();
+    backend.run(kern::GatherBatch<float>{x_train.data<float>(), order.data<int32_t>(), c, x.data<float>(), per_x, B, 0}, count * per_x);
+    backend.run(kern::GatherBatch<float>{t_train.data<float>(), order.data<int32_t>(), c, t.data<float>(), per_t, B, 0}, count * per_t);
+    n.forward(x.view());
+    const TensorView y = n.output(), dy = n.output_gradient();
+    const int64_t values = count * per_t;
+    backend.run(kern::MseGrad<float>{y.as<float>(), t.data<float>(), dy.as<float>(), 2.0f / static_cast<float>(values)}, values);
+    backend.reduce(kern::SquaredErrorSum<float>{y.as<float>(), t.data<float>(), count, per_t, loss_sums.data<double>(), c, 0}, 1);
+    n.backward(x.view());
+    int64_t* cm = counters.data<int64_t>();
+    backend.run(kern::AdamScalars{s.adam, cm, scalars.data<double>()}, 1);
+    backend.run(kern::AdamUpdate<float>{params.values().data<float>(), params.gradients().data<float>(), m.data<float>(),
+                                        v.data<float>(), scalars.data<double>(), s.adam.beta1, s.adam.beta2, s.adam.epsilon,
+                                        s.adam.weight_decay},
+                params.count());
+    backend.run(kern::AdvanceStep{cm}, 1);
+  }
+
+  void validate_all() {
+    const int64_t per_t = spec.out_channels * H * W;
+    const auto pass = [&](Network& n, int64_t first, int64_t slot) {
+      const int64_t count = n.batch();
+      n.forward(x_val.view().slice(first, first + count));
+      const TensorView target = t_val.view().slice(first, first + count);
+      backend.reduce(kern::SquaredErrorSum<float>{n.output().as<float>(), target.as<float>(), count, per_t,
+                                                  val_sums.data<double>(), nullptr, slot},
+                     1);
+    };
+    for (int64_t j = 0; j < val_full; ++j) pass(*net_val, j * Bv, j);
+    if (val_tail > 0) pass(*net_val_tail, val_full * Bv, val_full);
+  }
+
+  // The permutation of epoch e: Philox keys of the epoch's seed, sorted on the device.
+  void shuffle(int64_t e) {
+    backend.uniform_stream(epoch_seed(s.seed, e, kShuffleStream))->generate(keys.data<double>(), n_train);
+    backend.run(kern::Iota{order.data<int32_t>()}, n_train);
+    sort->sort(keys.data<double>(), order.data<int32_t>());
+  }
+
+  void set_counters(int64_t step_in_epoch, int64_t adam_step) {
+    const int64_t host[kern::kCounterCount] = {step_in_epoch, adam_step};
+    backend.upload(counters.data<int64_t>(), host, sizeof host);
+  }
+};
+
+Trainer::Trainer(Backend& backend, const NetworkSpec& spec, const TrainSettings& settings, int64_t height, int64_t width,
+                 int64_t n_train, int64_t n_validation)
+    : impl_(std::make_unique<Impl>(backend, spec, settings, height, width, n_train, n_validation)) {
+  initialize();
+}
+
+Trainer::~Trainer() = default;
+
+Tensor& Trainer::train_inputs() { return impl_->x_train; }
+Tensor& Trainer::train_targets() { return impl_->t_train; }
+Tensor& Trainer::validation_inputs() { return impl_->x_val; }
+Tensor& Trainer::validation_targets() { return impl_->t_val; }
+Parameters& Trainer::parameters() { return impl_->params; }
+const TrainSettings& Trainer::settings() const { return impl_->s; }
+int64_t Trainer::steps_per_epoch() const { return impl_->steps; }
+const std::vector<EpochRecord>& Trainer::history() const { return impl_->st.history; }
+void Trainer::set_epoch_data(std::function<void(int64_t)> refill) { impl_->refill = std::move(refill); }
+
+void Trainer::initialize() {
+  Impl& t = *impl_;
+  t.params.initialize(t.s.seed);
+  t.m.zero();
+  t.v.zero();
+  t.st = TrainerState{};
+  t.set_counters(0, 0);
+}
+
+void Trainer::restore(const TrainerState& state) {
+  Impl& t = *impl_;
+  MAGCNN_REQUIRE(static_cast<int64_t>(state.adam_m.size()) == t.params.count() &&
+                     static_cast<int64_t>(state.adam_v.size()) == t.params.count(),
+                 "checkpoint: optimizer state of " << state.adam_m.size() << " values for " << t.params.count() << " parameters");
+  MAGCNN_REQUIRE(state.step_in_epoch >= 0 && state.step_in_epoch < t.steps &&
+                     static_cast<int64_t>(state.loss_sums.size()) == state.step_in_epoch,
+                 "checkpoint: step " << state.step_in_epoch << " of an epoch of " << t.steps << " steps with "
+                                     << state.loss_sums.size() << " loss sums (another batch size?)");
+  t.m.upload(std::vector<float>(state.adam_m.begin(), state.adam_m.end()));
+  t.v.upload(std::vector<float>(state.adam_v.begin(), state.adam_v.end()));
+  t.st = state;
+  t.set_counters(state.step_in_epoch, state.adam_step);
+}
+
+TrainerState Trainer::state() const {
+  const Impl& t = *impl_;
+  TrainerState out = t.st;
+  const std::vector<float> m = t.m.to_host<float>(), v = t.v.to_host<float>();
+  out.adam_m.assign(m.begin(), m.end());
+  out.adam_v.assign(v.begin(), v.end());
+  return out;
+}
+
+bool Trainer::run_epoch(const std::function<bool()>& stop, const std::function<void(int64_t, int64_t)>& progress) {
+  Impl& t = *impl_;
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t e = t.st.epoch, first = t.st.step_in_epoch;
+  if (t.refill) t.refill(e);
+  t.shuffle(e);
+  t.set_counters(first, t.st.adam_step);
+  if (first > 0) t.backend.upload(t.loss_sums.data<double>(), t.st.loss_sums.data(), sizeof(double) * t.st.loss_sums.size());
+  int64_t done = first;
+  for (; done < t.steps; ++done) {
+    if (stop && stop()) break;
+    if (!t.s.use_graph) {
+      if (done < t.full_steps) {
+        t.step(*t.net, t.xb, t.tb);
+      } else {
+        t.step(*t.net_tail, t.xb_tail, t.tb_tail);
+      }
+    } else {
+      (done < t.full_steps ? t.step_full : t.step_tail)->replay();
+    }
+    if (progress) progress(done + 1, t.steps);
+  }
+  // The only read-back of the epoch: its loss sums (and the counters, for a checkpoint).
+  std::vector<double> sums(static_cast<std::size_t>(t.steps));
+  t.backend.download(sums.data(), t.loss_sums.data<double>(), sizeof(double) * sums.size());
+  int64_t host_counters[kern::kCounterCount];
+  t.backend.download(host_counters, t.counters.data<int64_t>(), sizeof host_counters);
+  t.st.adam_step = host_counters[kern::kAdamStep];
+  t.st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (done < t.steps) {
+    t.st.step_in_epoch = done;
+    t.st.loss_sums.assign(sums.begin(), sums.begin() + done);
+    return false;
+  }
+  const double values = static_cast<double>(t.n_train * t.spec.out_channels * t.H * t.W);
+  EpochRecord r;
+  r.epoch = e + 1;
+  r.train_mse = std::accumulate(sums.begin(), sums.end(), 0.0) / values;
+  r.validation_mse = validate();
+  r.seconds = t.st.seconds - std::accumulate(t.st.history.begin(), t.st.history.end(), 0.0,
+                                             [](double a, const EpochRecord& h) { return a + h.seconds; });
+  t.st.history.push_back(r);
+  t.st.epoch = e + 1;
+  t.st.step_in_epoch = 0;
+  t.st.loss_sums.clear();
+  return true;
+}
+
+double Trainer::validate() {
+  Impl& t = *impl_;
+  t.validation->replay();
+  std::vector<double> sums(static_cast<std::size_t>(t.val_sums.numel()));
+  t.backend.download(sums.data(), t.val_sums.data<double>(), sizeof(double) * sums.size());
+  return std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(t.n_val * t.spec.out_channels * t.H * t.W);
+}
+
+std::string Trainer::describe() const {
+  const Impl& t = *impl_;
+  return std::to_string(t.params.count()) + " parameters; " + std::to_string(t.n_train) + " training and " +
+         std::to_string(t.n_val) + " validation maps of " + std::to_string(t.H) + " x " + std::to_string(t.W) + "; " +
+         std::to_string(t.steps) + " steps of " + std::to_string(t.B) + " per epoch\n" + t.net->describe_algorithms();
+}
+
+}  // namespace magcnn
