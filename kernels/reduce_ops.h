@@ -1,7 +1,7 @@
 // Reductions, the second kind of op both backends run: output o is the sum, in double, of the values
-// value(o, row, col) over a [rows(), cols] grid of terms, stored by store(o, sum); value(o, k) is the
-// same by flat index. Backends sum in an order fixed by the op alone (CPU: each row in four interleaved
-// lanes, rows in order; CUDA: a fixed block shape and tree), never with atomics, so a rerun on the same
+// value(o, row, col) over a [rows(), cols] grid of terms, stored by store(o, sum). Backends sum in an
+// order fixed by the op alone (CPU: each row in four interleaved lanes, rows in order; CUDA: a fixed
+// block shape, four accumulators per thread and a tree), never with atomics, so a rerun on the same
 // device gives the same bits.
 #pragma once
 
@@ -9,6 +9,23 @@
 #include "network_ops.h"
 
 namespace magcnn::kern {
+
+// The terms that thread t of T visits in the GPU's reduction: k = t, t + T, t + 2T, ... of a grid with
+// `cols` columns, as (row, col), stepped without a division per term. In this shared header so that the
+// CPU tests check the traversal the GPU runs.
+struct StridedCursor {
+  int64_t row, col, step_row, step_col, cols;
+  MAGCNN_HD StridedCursor(int64_t t, int64_t T, int64_t columns)
+      : row(t / columns), col(t % columns), step_row(T / columns), step_col(T % columns), cols(columns) {}
+  MAGCNN_HD void advance() {
+    col += step_col;
+    row += step_row;
+    if (col >= cols) {  // step_col < cols: once is enough
+      col -= cols;
+      ++row;
+    }
+  }
+};
 
 // db[c] = sum over samples n (rows) and pixels p (columns) of dy[n, c, p].
 template <class T>
@@ -18,7 +35,6 @@ struct BiasGrad {
   int64_t batch, channels, cols;  // cols: the plane
   MAGCNN_HD int64_t rows() const { return batch; }
   MAGCNN_HD double value(int64_t c, int64_t n, int64_t p) const { return static_cast<double>(dy[(n * channels + c) * cols + p]); }
-  MAGCNN_HD double value(int64_t c, int64_t k) const { return value(c, k / cols, k % cols); }
   MAGCNN_HD void store(int64_t c, double sum) const { db[c] = static_cast<T>(sum); }
 };
 
@@ -37,7 +53,6 @@ struct SquaredErrorSum {
     const double d = static_cast<double>(y[r * cols + c]) - static_cast<double>(target[r * cols + c]);
     return d * d;
   }
-  MAGCNN_HD double value(int64_t o, int64_t k) const { return value(o, k / cols, k % cols); }
   MAGCNN_HD void store(int64_t, double sum) const { sums[(counters != nullptr ? counters[kStepInEpoch] : 0) + offset] = sum; }
 };
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/reduce_ops.h"
+
 namespace magcnn::kern {
 
 template <class Op>
@@ -29,18 +31,31 @@ static cudaError_t launch_elements(cudaStream_t stream, const Op& op, int64_t n,
 
 namespace magcnn::kern {
 
-// The CUDA side of a reduction (kernels/reduce_ops.h): one block per output, each thread summing every
-// 256th term in order, then a fixed tree in shared memory. The order depends on the op alone: reruns
+// The CUDA side of a reduction (kernels/reduce_ops.h): one block per output. Thread t sums the terms
+// k = t, t + T, t + 2T, ... of the [rows, cols] grid (k = row cols + col), four at a time into four
+// accumulators, so that four loads are in flight per thread (a single accumulator leaves the SM waiting
+// on one load at a time); StridedCursor steps (row, col) with no division per term. A fixed
+// tree in shared memory then sums the threads. The order depends on the op and its shape alone: reruns
 // give the same bits, and no atomics are used.
-constexpr int kReduceThreads = 256;
+constexpr int kReduceThreads = 1024;
 
 template <class Op>
-static __global__ void reduce_kernel(const Op op, const int64_t terms) {
+static __global__ void __launch_bounds__(kReduceThreads) reduce_kernel(const Op op, const int64_t rows, const int64_t cols) {
   __shared__ double partial[kReduceThreads];
   const int64_t o = blockIdx.x;
-  double s = 0;
-  for (int64_t k = threadIdx.x; k < terms; k += kReduceThreads) s += op.value(o, k);  // k -> (row, col) inside
-  partial[threadIdx.x] = s;
+  StridedCursor at(threadIdx.x, kReduceThreads, cols);
+  double acc[4] = {0, 0, 0, 0};
+  while (at.row < rows) {
+    double v[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      v[j] = at.row < rows ? op.value(o, at.row, at.col) : 0.0;
+      at.advance();
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j) acc[j] += v[j];
+  }
+  partial[threadIdx.x] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   __syncthreads();
   for (int stride = kReduceThreads / 2; stride > 0; stride /= 2) {
     if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
@@ -52,8 +67,8 @@ static __global__ void reduce_kernel(const Op op, const int64_t terms) {
 template <class Op>
 static cudaError_t launch_reduce(cudaStream_t stream, const Op& op, int64_t outputs) {
   if (outputs <= 0) return cudaSuccess;
-  if (outputs > 0x7fffffff) return cudaErrorInvalidValue;
-  reduce_kernel<<<static_cast<unsigned>(outputs), kReduceThreads, 0, stream>>>(op, op.rows() * op.cols);
+  if (outputs > 0x7fffffff || op.cols < 1) return cudaErrorInvalidValue;
+  reduce_kernel<<<static_cast<unsigned>(outputs), kReduceThreads, 0, stream>>>(op, op.rows(), op.cols);
   return cudaGetLastError();
 }
 

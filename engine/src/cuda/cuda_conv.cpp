@@ -1,12 +1,14 @@
 // Convolutions on the GPU with cuDNN's convolution API (cudnnConvolutionForward, ...BackwardData,
 // ...BackwardFilter and their descriptors). cuDNN 9 marks this API deprecated in favour of the graph
-// API; it is kept because it also runs on cuDNN 8, the last release for Kepler-class GPUs (issue 17),
-// and it needs no extra headers. The deprecation warnings are silenced in this file only.
+// API; it is kept because the same code also builds against cuDNN 8, the last release for pre-Turing
+// GPUs (a later build with CUDA 11.8 for them), and needs no headers beyond cudnn.h. The deprecation
+// warnings are silenced in this file only.
 //
 // Algorithms: cuDNN's heuristics (the _v7 queries, no timing runs), taking the first algorithm it ranks
-// that is deterministic and fits a 256 MB workspace. Heuristics, not timing, so that every run on the
-// same GPU picks the same algorithms and a resumed training gives the same bits. TF32 is off
-// (CUDNN_FMA_MATH): float results agree with the CPU to float rounding, not TF32's 1e-3.
+// that is deterministic, runs without tensor-op math and fits a 256 MB workspace. Heuristics, not
+// timing, so that every run on the same GPU picks the same algorithms and a resumed training gives the
+// same bits. TF32 is off (CUDNN_FMA_MATH on the descriptor; results asking for tensor-op math are
+// skipped): float results agree with the CPU to float rounding, not TF32's 1e-3.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -113,7 +115,8 @@ class CudnnConv final : public ConvPlan {
   template <class Perf>
   static decltype(Perf{}.algo) pick(const Perf* perf, int found, const char* pass) {
     for (int i = 0; i < found; ++i)
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC && perf[i].memory <= kMaxWorkspace)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC && perf[i].memory <= kMaxWorkspace &&
+          perf[i].mathType != CUDNN_TENSOR_OP_MATH && perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
         return perf[i].algo;
     throw Error(std::string("cuDNN offers no deterministic ") + pass + " convolution algorithm for this shape");
   }

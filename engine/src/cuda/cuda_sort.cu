@@ -53,11 +53,16 @@ class CudaGraph final : public StepGraph {
     } catch (...) {
       cudaStreamEndCapture(ctx.stream(), &graph);  // leave the stream usable; the error is the work's
       if (graph != nullptr) cudaGraphDestroy(graph);
+      (void)cudaGetLastError();  // an invalidated capture is also the thread's last error: clear it, or the
+                                 // next launch check would report it against an unrelated kernel
       throw;
     }
-    MAGCNN_CHECK(cudaStreamEndCapture(ctx.stream(), &graph));
+    const cudaError_t ended = cudaStreamEndCapture(ctx.stream(), &graph);
+    if (ended != cudaSuccess) (void)cudaGetLastError();
+    MAGCNN_CHECK(ended);
     const cudaError_t made = cudaGraphInstantiate(&exec_, graph, 0);
     cudaGraphDestroy(graph);
+    if (made != cudaSuccess) (void)cudaGetLastError();
     MAGCNN_CHECK(made);
   }
   ~CudaGraph() override {
