@@ -16,6 +16,21 @@ void write_vector(h5::File& f, const std::string& name, const std::vector<double
   f.write(name, {static_cast<int64_t>(v.size())}, v.data());
 }
 
+// The history as four float64 datasets [E] under `prefix` ("" or "history/").
+void write_history_datasets(h5::File& f, const std::string& prefix, const std::vector<EpochRecord>& history) {
+  std::vector<double> epoch, train, validation, seconds;
+  for (const EpochRecord& r : history) {
+    epoch.push_back(static_cast<double>(r.epoch));
+    train.push_back(r.train_mse);
+    validation.push_back(r.validation_mse);
+    seconds.push_back(r.seconds);
+  }
+  write_vector(f, prefix + "epoch", epoch);
+  write_vector(f, prefix + "train_mse", train);
+  write_vector(f, prefix + "validation_mse", validation);
+  write_vector(f, prefix + "seconds", seconds);
+}
+
 void write_config(h5::File& f, const Config& c) {
   const NetworkConfig& n = c.network;
   f.set_attr("/", "network.in_channels", n.in_channels);
@@ -122,17 +137,7 @@ void save_model(const std::string& path, const Config& config, const Parameters&
     write_vector(f, "optimizer/v", state.adam_v);
     write_vector(f, "optimizer/loss_sums", state.loss_sums);
     f.create_group("history");
-    std::vector<double> epoch, train, validation, seconds;
-    for (const EpochRecord& r : state.history) {
-      epoch.push_back(static_cast<double>(r.epoch));
-      train.push_back(r.train_mse);
-      validation.push_back(r.validation_mse);
-      seconds.push_back(r.seconds);
-    }
-    write_vector(f, "history/epoch", epoch);
-    write_vector(f, "history/train_mse", train);
-    write_vector(f, "history/validation_mse", validation);
-    write_vector(f, "history/seconds", seconds);
+    write_history_datasets(f, "history/", state.history);
     f.close();
   }
   out.commit(false);  // a checkpoint is what an interrupting signal asks for: finish it
@@ -242,17 +247,7 @@ void write_history(const std::string& path, const std::vector<EpochRecord>& hist
   AtomicOutput out(path, {}, 1e5 + 32.0 * static_cast<double>(history.size()));
   {
     h5::File f = h5::File::create(out.temporary(), out.path(), true);
-    std::vector<double> epoch, train, validation, seconds;
-    for (const EpochRecord& r : history) {
-      epoch.push_back(static_cast<double>(r.epoch));
-      train.push_back(r.train_mse);
-      validation.push_back(r.validation_mse);
-      seconds.push_back(r.seconds);
-    }
-    write_vector(f, "epoch", epoch);
-    write_vector(f, "train_mse", train);
-    write_vector(f, "validation_mse", validation);
-    write_vector(f, "seconds", seconds);
+    write_history_datasets(f, "", history);
     f.set_attr("/", "definition", std::string("mean squared error over pixels and samples; seconds of training per epoch"));
     f.close();
   }

@@ -62,7 +62,7 @@ class GemmConv final : public ConvPlan {
         pad_(s.kernel / 2),
         plane_(s.height * s.width),
         taps_(s.in_channels * s.kernel * s.kernel),
-        threads_(omp_get_max_threads()),
+        threads_(omp_get_max_threads()),  // one col buffer each: never more threads than at planning
         groups_((s.batch + kSamplesPerGroup - 1) / kSamplesPerGroup),
         col_(static_cast<std::size_t>(threads_ * taps_ * plane_)),
         partial_(static_cast<std::size_t>(groups_ * s.out_channels * taps_)) {}
@@ -71,7 +71,7 @@ class GemmConv final : public ConvPlan {
     const T* in = static_cast<const T*>(x);
     const T* weights = static_cast<const T*>(w);
     T* out = static_cast<T*>(y);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads_)
     for (int64_t n = 0; n < s_.batch; ++n) {
       T* col = col_.data() + omp_get_thread_num() * taps_ * plane_;
       im2col(in + n * s_.in_channels * plane_, col);
@@ -83,7 +83,7 @@ class GemmConv final : public ConvPlan {
     const T* grad = static_cast<const T*>(dy);
     const T* weights = static_cast<const T*>(w);
     T* out = static_cast<T*>(dx);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads_)
     for (int64_t n = 0; n < s_.batch; ++n) {
       T* col = col_.data() + omp_get_thread_num() * taps_ * plane_;
       gemm<T>(true, false, taps_, plane_, s_.out_channels, T(1), weights, grad + n * s_.out_channels * plane_, T(0), col);
@@ -95,7 +95,7 @@ class GemmConv final : public ConvPlan {
     const T* in = static_cast<const T*>(x);
     const T* grad = static_cast<const T*>(dy);
     const int64_t size = s_.out_channels * taps_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads_)
     for (int64_t g = 0; g < groups_; ++g) {
       T* col = col_.data() + omp_get_thread_num() * taps_ * plane_;
       T* part = partial_.data() + g * size;
@@ -167,7 +167,9 @@ class GemmConv final : public ConvPlan {
   }
 
   ConvSpec s_;
-  int64_t pad_, plane_, taps_, threads_, groups_;
+  int64_t pad_, plane_, taps_;
+  int threads_;
+  int64_t groups_;
   std::vector<T> col_, partial_;
 };
 
