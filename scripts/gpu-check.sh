@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One call on a machine with a GPU: inventory, build (sm_90 unless MAGCNN_CUDA_ARCH says otherwise), every
-# test (cpu and gpu labels), the GPU tests again under compute-sanitizer (MAGCNN_SANITIZE=1), the
-# benchmarks (MAGCNN_BENCH_FILTER picks some) and a timed run of magcnn-generate, logged under $OUT.
+# test (cpu and gpu labels), the GPU tests again under compute-sanitizer (MAGCNN_SANITIZE=1), the GPU
+# benchmarks (MAGCNN_BENCH_FILTER picks others; default: every benchmark on cuda), a timed run of
+# magcnn-generate and timed magcnn-train runs to the seed's validation MSE, logged under $OUT.
 # Run scripts/fetch-gpu-deps.sh first on a networked machine, then carry .deps:
 #   device run, carry [".deps"], command "bash scripts/gpu-check.sh"
 set -uo pipefail
@@ -16,7 +17,7 @@ log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
   echo "date: $(date -u)"; echo "commit: $(git rev-parse --short HEAD 2>/dev/null) $(git status --porcelain 2>/dev/null | wc -l) uncommitted"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
   nvcc --version | tail -2; cmake --version | head -1; g++ --version | head -1; ninja --version
-  for h in hdf5.h fftw3.h gtest/gtest.h benchmark/benchmark.h cudnn.h CLI/CLI.hpp toml++/toml.h; do
+  for h in hdf5.h fftw3.h gtest/gtest.h benchmark/benchmark.h cudnn.h CLI/CLI.hpp toml++/toml.h oneapi/dnnl/dnnl.hpp cblas.h plstream.h; do
     printf '%-24s ' "$h"; (echo "#include <$h>" | g++ -x c++ -fsyntax-only -I/usr/include/hdf5/serial -I/usr/local/cuda/include - 2>/dev/null && echo present) || echo missing
   done
   ls /usr/lib/x86_64-linux-gnu | grep -E "fftw3|hdf5" | head
@@ -56,7 +57,7 @@ if [ -x build-gpu/bench/magcnn-bench ]; then
   # Google Benchmark >= 1.8 wants a unit on --benchmark_min_time, 1.7 refuses one.
   MIN_TIME=0.5s; ./build-gpu/bench/magcnn-bench --benchmark_min_time=$MIN_TIME --benchmark_list_tests >/dev/null 2>&1 || MIN_TIME=0.5
   ./build-gpu/bench/magcnn-bench --benchmark_min_time=$MIN_TIME --benchmark_out="$OUT/bench.json" \
-    --benchmark_out_format=json ${MAGCNN_BENCH_FILTER:+--benchmark_filter="$MAGCNN_BENCH_FILTER"} > "$OUT/bench.txt" 2>&1
+    --benchmark_out_format=json --benchmark_filter="${MAGCNN_BENCH_FILTER:-cuda}" > "$OUT/bench.txt" 2>&1
   log "bench (median of repetitions where repeated):"
   grep -vE "^\*\*\*|^---|WARNING" "$OUT/bench.txt" | tail -40 | tee -a "$OUT/summary.txt"
 fi
@@ -65,5 +66,18 @@ if [ -x build-gpu/apps/magcnn-generate ]; then
   log "magcnn-generate --device cuda --count 5000:"
   ( time ./build-gpu/apps/magcnn-generate --device cuda --count 5000 --out /tmp/seed_gpu.h5 ) 2>&1 | tail -8 | tee -a "$OUT/summary.txt"
   rm -f /tmp/seed_gpu.h5
+fi
+if [ -x build-gpu/apps/magcnn-train ]; then
+  # Time to the seed's validation MSE, data generation included: the configuration's settings (the
+  # CPU's fastest), then larger batches, which suit a GPU (DESIGN.md section 7: PyTorch 1.9 s at batch
+  # 128, lr 2e-3; 3.2 s at batch 32, lr 1e-3).
+  for settings in "" "--batch-size 32 --lr 1e-3" "--batch-size 128 --lr 2e-3" "--batch-size 256 --lr 3e-3"; do
+    run=$(mktemp -d)/run
+    log "magcnn-train --device cuda $settings:"
+    ( time ./build-gpu/apps/magcnn-train --device cuda --epochs 60 $settings --out "$run" ) > "$run.log" 2>&1
+    grep -E "^(reached|stopped|device|data:|epoch 1/)|^real|error" "$run.log" | tee -a "$OUT/summary.txt"
+    cat "$run.log" >> "$OUT/train.log"
+    rm -rf "$(dirname "$run")"
+  done
 fi
 log "total: $(( $(date +%s) - start )) s"
