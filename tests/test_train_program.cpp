@@ -163,6 +163,20 @@ TEST_F(TrainProgram, BadInputIsRefusedAndCheckpointsSurvive) {
   H5Dclose(ds);
   H5Fclose(file);
   expect_refusal(train("--out " + path("r4") + " --data " + path("set.h5")), "Bz is nan at map 1, row 2, column 12");
+  // A field in other units than b (here 1e6 times too large) is refused, not trained into a divergence.
+  values[300] = 0.5f;
+  for (float& v : values) v *= 1e6f;
+  {
+    const hid_t again = H5Fopen(path("set.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t bz = H5Dopen2(again, "Bz", H5P_DEFAULT);
+    H5Dwrite(bz, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+    H5Dclose(bz);
+    H5Fclose(again);
+  }
+  expect_refusal(train("--out " + path("r4") + " --data " + path("set.h5")), "in other units");
+  // A learning rate that makes the weights run away stops the run with advice, writing nothing.
+  expect_refusal(train("--quiet --out " + path("r6") + " --lr 1000"), "training diverged in epoch 1");
+  EXPECT_FALSE(fs::exists(path("r6"))) << "a diverged run left a folder";
 }
 
 }  // namespace

@@ -170,6 +170,17 @@ TEST_F(TrainerFiles, ModelFilesRoundTripAndRefuseWhatIsNotTheirs) {
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("is not a magcnn model file"), std::string::npos) << e.what();
   }
+  // A non-finite parameter or moment is never written, and the file already there stays as it was.
+  const auto before = fs::file_size(path("model.h5"));
+  TrainerState overflowed = t.state();
+  overflowed.adam_v[7] = INFINITY;
+  EXPECT_THROW(save_model(path("model.h5"), config, t.parameters(), overflowed, r.side, r.side, "cpu"), InvalidInput);
+  std::vector<double> values = t.parameters().download_values();
+  values[3] = NAN;
+  t.parameters().upload_values(values);
+  EXPECT_THROW(save_model(path("model.h5"), config, t.parameters(), t.state(), r.side, r.side, "cpu"), InvalidInput);
+  EXPECT_EQ(fs::file_size(path("model.h5")), before);
+  EXPECT_EQ(load_model(path("model.h5")).values.size(), want.size());
 }
 
 TEST(Trainer, RefusesImpossibleSettings) {

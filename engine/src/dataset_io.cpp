@@ -212,11 +212,31 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
 
 }  // namespace
 
+// The normalized field of a film with |m| <= 1 stays below about 1 in magnitude at any standoff and
+// thickness (b = Bz 2d / (mu0 Ms t)); a set far beyond that was written in other units, and a network
+// trained on it diverges. kMaxPlausibleB leaves two orders of magnitude for noise and odd geometry.
+constexpr double kMaxPlausibleB = 100;
+
+void require_plausible_field(const TrainingSet& s, const std::string& path) {
+  for (std::size_t i = 0; i < s.b.size(); ++i)
+    if (std::fabs(s.b[i]) > kMaxPlausibleB)
+      throw InvalidInput(path + ": the normalized field b = Bz 2d / (mu0 Ms t) is " + precise(s.b[i]) + " at " +
+                         map_position(static_cast<int64_t>(i), s.ny, s.nx, 0) + " (" + s.layout +
+                         " layout); a film with |m| <= 1 gives |b| below about 1, so this set's Bz is in other units "
+                         "(tesla? another scaling?): it cannot be trained on as it is");
+}
+
 TrainingSet read_training_set(const std::string& path) {
   const h5::File f = h5::File::open(path);
-  if (f.has("mloc") && f.has("Theta") && f.has("Bz")) return read_original_layout(f);
-  MAGCNN_REQUIRE(f.has("Bz"), path << " is not a training set: no dataset 'Bz' (nor the original layout's Bz, mloc, Theta, Phi)");
-  return read_magcnn_layout(f);
+  TrainingSet s;
+  if (f.has("mloc") && f.has("Theta") && f.has("Bz")) {
+    s = read_original_layout(f);
+  } else {
+    MAGCNN_REQUIRE(f.has("Bz"), path << " is not a training set: no dataset 'Bz' (nor the original layout's Bz, mloc, Theta, Phi)");
+    s = read_magcnn_layout(f);
+  }
+  require_plausible_field(s, path);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------------

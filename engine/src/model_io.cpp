@@ -108,6 +108,17 @@ struct Reader {
 
 void save_model(const std::string& path, const Config& config, const Parameters& parameters, const TrainerState& state,
                 int64_t height, int64_t width, const std::string& device, const std::string& data) {
+  // Nothing non-finite is written: a model that holds one was trained past a divergence (Adam's second
+  // moment overflows float before the loss does), and no later reader could use it.
+  const std::vector<double> values = parameters.download_values();
+  const auto require_finite = [&](const std::vector<double>& v, const char* what) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      MAGCNN_REQUIRE(std::isfinite(v[i]), path << " not written: " << what << " " << i << " is " << v[i]
+                                                << ": the training diverged; lower the learning rate (--lr), or check the scale of the data");
+  };
+  require_finite(values, "parameter");
+  require_finite(state.adam_m, "Adam's first moment of parameter");
+  require_finite(state.adam_v, "Adam's second moment of parameter");
   const double bytes = static_cast<double>(parameters.count()) * 12 + 1e5;
   AtomicOutput out(path, {}, bytes);
   {
@@ -125,7 +136,6 @@ void save_model(const std::string& path, const Config& config, const Parameters&
     f.set_attr("/", "state.adam_step", state.adam_step);
     f.set_attr("/", "state.seconds", state.seconds);
     f.create_group("weights");
-    const std::vector<double> values = parameters.download_values();
     for (const ParameterTensor& t : parameters.tensors()) {
       std::vector<int64_t> dims;
       for (int i = 0; i < t.shape.rank(); ++i) dims.push_back(t.shape[i]);

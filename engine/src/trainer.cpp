@@ -2,6 +2,7 @@
 #include "magcnn/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 namespace magcnn {
@@ -41,6 +42,9 @@ TrainSettings TrainSettings::from(const TrainingConfig& c) {
 
 namespace {
 constexpr uint64_t kShuffleStream = 1;
+// Targets are magnetizations of magnitude up to 1 (or angles up to pi): a mean squared error above this
+// means the weights have run away, whatever the loss does next.
+constexpr double kDivergedMse = 1e6;
 }
 
 struct Trainer::Impl {
@@ -256,6 +260,11 @@ bool Trainer::run_epoch(const std::function<bool()>& stop, const std::function<v
   r.epoch = e + 1;
   r.train_mse = std::accumulate(sums.begin(), sums.end(), 0.0) / values;
   r.validation_mse = validate();
+  // A diverged run is stopped here, before anything records it: the last checkpoint stays as it was.
+  MAGCNN_REQUIRE(std::isfinite(r.train_mse) && std::isfinite(r.validation_mse) && r.train_mse < kDivergedMse,
+                 "training diverged in epoch " << r.epoch << " (train MSE " << r.train_mse << ", validation MSE "
+                                                     << r.validation_mse
+                                                     << "): lower the learning rate (--lr), or check the scale of the data");
   r.seconds = t.st.seconds - std::accumulate(t.st.history.begin(), t.st.history.end(), 0.0,
                                              [](double a, const EpochRecord& h) { return a + h.seconds; });
   t.st.history.push_back(r);

@@ -49,7 +49,8 @@ struct TrainingSet {
 // Reads our layout or the original project's (Theta, Phi [N,1]; Bz, mloc [N, Np*Np]; Bz scaled as
 // -Bz d^3 / (1e-7 t Ms), d = 10 nm), converting the latter's field to b and saying how it was computed.
 // Refuses (InvalidInput, naming file, dataset and position) empty sets, mismatched shapes and lengths,
-// non-finite values and geometry attributes that are not positive numbers.
+// non-finite values, fields too large to be normalized (|b| > 100: a film gives |b| below about 1) and
+// geometry attributes that are not positive numbers.
 TrainingSet read_training_set(const std::string& path);
 
 // The geometry attributes of a maps file (on the root, else on mz), each read without trusting it.
