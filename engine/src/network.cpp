@@ -255,6 +255,20 @@ struct Network::Impl {
   }
 };
 
+double Network::memory_bytes(const NetworkSpec& spec, int64_t batch, int64_t height, int64_t width, DType dtype) {
+  const double value = static_cast<double>(dtype_size(dtype)), B = static_cast<double>(batch);
+  const double plane = static_cast<double>(height) * static_cast<double>(width), b = static_cast<double>(spec.base_channels);
+  double bytes = 0;
+  for (const ConvLayer& l : conv_layers(spec)) {
+    const double level_plane = plane / static_cast<double>(int64_t{1} << (2 * l.level));
+    const double in = static_cast<double>(l.in) * level_plane, out = static_cast<double>(l.out) * level_plane;
+    bytes += B * value * (2 * out + 2 * (in + out));  // activation and gradient; the plan's copies
+  }
+  bytes += B * b * plane * (value * 2 * (1.0 / 4 + 1.0 / 16) + (1.0 / 4 + 1.0 / 16));  // pools, gradients, argmaxes
+  bytes += B * b * plane * value * 2;                                                  // the sum and its gradient
+  return bytes;
+}
+
 Network::Network(Parameters& parameters, int64_t batch, int64_t height, int64_t width)
     : batch_(batch), height_(height), width_(width) {
   MAGCNN_REQUIRE(batch >= 1, "network batch must be at least 1, got " << batch);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "magcnn/memory.h"
+
 namespace magcnn {
 
 uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream) {
@@ -78,6 +80,11 @@ struct Trainer::Impl {
     val_tail = n_val % Bv;
     s.adam.steps_per_epoch = steps;
     s.adam.total_steps = steps * s.epochs;
+    require_memory(memory_bytes(), backend.available_memory(),
+                   "training on " + std::to_string(n_train) + " + " + std::to_string(n_val) + " maps of " + std::to_string(H) + " x " +
+                       std::to_string(W) + " at batch " + std::to_string(B) + " (validation batch " + std::to_string(Bv) +
+                       ", the sets held whole on the device)",
+                   backend.kind() == DeviceKind::CPU ? "host" : "GPU");
 
     const int64_t ci = spec.in_channels, co = spec.out_channels;
     x_train = Tensor(b, DType::F32, Shape{n_train, ci, H, W});
@@ -119,6 +126,19 @@ struct Trainer::Impl {
       if (tail > 0) step_tail = b.capture([this] { step(*net_tail, xb_tail, tb_tail); });
     }
     validation = b.capture([this] { validate_all(); });
+  }
+
+  // The sets, batch buffers, the four networks and the optimizer, before any of it is allocated.
+  double memory_bytes() const {
+    const double map = static_cast<double>(H) * static_cast<double>(W) * sizeof(float);
+    const double per_sample = map * static_cast<double>(spec.in_channels + spec.out_channels);
+    double bytes = per_sample * static_cast<double>(n_train + n_val + B + tail);
+    bytes += Network::memory_bytes(spec, B, H, W, DType::F32) + Network::memory_bytes(spec, Bv, H, W, DType::F32);
+    if (tail > 0) bytes += Network::memory_bytes(spec, tail, H, W, DType::F32);
+    if (val_tail > 0) bytes += Network::memory_bytes(spec, val_tail, H, W, DType::F32);
+    bytes += static_cast<double>(params.count()) * 4 * sizeof(float);  // values, gradients, moments
+    bytes += static_cast<double>(n_train) * (sizeof(double) + sizeof(int32_t)) * 2;      // keys, order, sort scratch
+    return bytes;
   }
 
   // One training step on the batch at the device's step counter.

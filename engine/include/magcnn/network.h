@@ -97,6 +97,10 @@ class Network {
   void backward(const TensorView& x);
   // The convolution algorithms chosen, for people.
   std::string describe_algorithms() const;
+  // About how many bytes a Network of this shape holds: activations, their gradients and the pooling
+  // buffers exactly, plus the convolution plans' own buffers (workspaces, oneDNN's reordered copies),
+  // counted as two more copies of each layer's input and output. Checked before allocating.
+  static double memory_bytes(const NetworkSpec& spec, int64_t batch, int64_t height, int64_t width, DType dtype);
 
  private:
   struct Impl;
