@@ -174,6 +174,11 @@ TEST_F(TrainProgram, BadInputIsRefusedAndCheckpointsSurvive) {
     H5Fclose(again);
   }
   expect_refusal(train("--out " + path("r4") + " --data " + path("set.h5")), "in other units");
+  // Sets and networks that cannot fit are refused before anything is allocated (not killed by the OOM
+  // killer halfway): 1000 maps of 4096 x 4096 need several hundred GB.
+  std::ofstream(path("huge.toml")) << "[data]\ncount = 1000\nimg_size = 4096\n";
+  expect_refusal(run_program(kTrain, split_args("--device cpu --config " + path("huge.toml") + " --out " + path("r7"))),
+                 "of host memory");
   // A learning rate that makes the weights run away stops the run with advice, writing nothing.
   expect_refusal(train("--quiet --out " + path("r6") + " --lr 1000"), "training diverged in epoch 1");
   EXPECT_FALSE(fs::exists(path("r6"))) << "a diverged run left a folder";
