@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "cli.h"
@@ -25,13 +26,16 @@ namespace fs = std::filesystem;
 class SetFiller {
  public:
   SetFiller(Backend& backend) : backend_(backend) {}
-  void fill(Generator& gen, int64_t count, Tensor& inputs, Tensor& targets, int64_t row) {
+  // after_batch(samples done) runs between batches (progress, a pending stop).
+  void fill(Generator& gen, int64_t count, Tensor& inputs, Tensor& targets, int64_t row,
+            const std::function<void(int64_t)>& after_batch = {}) {
     for (int64_t done = 0; done < count;) {
       const int64_t n = std::min(gen.batch_capacity(), count - done);
       const DeviceSamples d = gen.next_on_device(n);
       place(d.b, inputs, row + done);
       place(d.target, targets, row + done);
       done += n;
+      if (after_batch) after_batch(done);
     }
   }
 
@@ -197,8 +201,16 @@ int main(int argc, char** argv) {
     if (generated) {
       GeneratorSettings gs = config.data;
       Generator gen(*backend, gs);
-      filler.fill(gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0);
-      filler.fill(gen, n_val, trainer.validation_inputs(), trainer.validation_targets(), 0);
+      // A stop asked for while the sets are made ends the run at once: nothing has been trained yet.
+      Progress bar("data", n_train + n_val, "samples", !common.quiet);
+      filler.fill(gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0, [&](int64_t done) {
+        bar.update(done);
+        throw_if_interrupted();
+      });
+      filler.fill(gen, n_val, trainer.validation_inputs(), trainer.validation_targets(), 0, [&](int64_t done) {
+        bar.update(n_train + done);
+        throw_if_interrupted();
+      });
       if (config.training.fresh_data) {
         // Epoch e's samples come from a seed of its own (the data seed and e), so that a resumed run
         // draws the same ones; one generator, restarted, serves every epoch.
