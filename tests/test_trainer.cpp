@@ -2,6 +2,7 @@
 // mid-epoch, saved, loaded and resumed gives exactly the numbers of an uninterrupted one; model files
 // round-trip and refuse other architectures and damage; steps allocate nothing.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <filesystem>
 #include <fstream>
@@ -169,6 +170,22 @@ TEST_F(TrainerFiles, ModelFilesRoundTripAndRefuseWhatIsNotTheirs) {
     ADD_FAILURE() << "a training set taken for a model";
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("is not a magcnn model file"), std::string::npos) << e.what();
+  }
+  // A model's configuration is checked as a configuration file's is: a tampered value is refused.
+  fs::copy_file(path("model.h5"), path("tampered.h5"));
+  {
+    const hid_t file = H5Fopen(path("tampered.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t attr = H5Aopen_by_name(file, "/", "training.learning_rate", H5P_DEFAULT, H5P_DEFAULT);
+    const double negative = -1;
+    H5Awrite(attr, H5T_NATIVE_DOUBLE, &negative);
+    H5Aclose(attr);
+    H5Fclose(file);
+  }
+  try {
+    load_model(path("tampered.h5"));
+    ADD_FAILURE() << "a negative learning rate was accepted";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("'training.learning_rate' = -1 is outside"), std::string::npos) << e.what();
   }
   // A non-finite parameter or moment is never written, and the file already there stays as it was.
   const auto before = fs::file_size(path("model.h5"));

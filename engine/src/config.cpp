@@ -1,10 +1,12 @@
 // TOML configuration through toml++ (header-only), checked key by key against the schema in config.h.
 #include "magcnn/config.h"
 
+#include "config_keys.h"
 #include "magcnn/network.h"
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -114,6 +116,25 @@ class Section {
   std::set<std::string> read_;
 };
 
+// The TOML side of visit_config_keys: each key read from its section.
+struct TomlReader {
+  std::map<std::string, Section> sections;
+  Section& at(const char* name) { return sections.at(name); }
+  void integer(const char* sec, const char* key, int64_t& v, int64_t lo, int64_t hi) { at(sec).read(key, v, lo, hi); }
+  void number(const char* sec, const char* key, double& v, double lo, double hi) { at(sec).read(key, v, lo, hi); }
+  void seed(const char* sec, const char* key, uint64_t& v) { at(sec).read(key, v); }
+  void flag(const char* sec, const char* key, bool& v) { at(sec).read(key, v); }
+  template <class Check>
+  void text(const char* sec, const char* key, std::string& v, Check check) {
+    at(sec).read_enum(key, v, check);
+  }
+  template <class T, class Parse, class Name>
+  void choice(const char* sec, const char* key, T& v, Parse parse, Name) {
+    at(sec).read_enum(key, v, parse);
+  }
+  void geometry(const char* sec, const char* key, std::optional<double>& v) { at(sec).read_geometry(key, v); }
+};
+
 }  // namespace
 
 Config default_config() { return Config{}; }
@@ -142,69 +163,11 @@ Config load_config(const std::string& path) {
                          "' (known: data, forward, network, training)");
   }
 
-  Section data(path, root, "data");
-  GeneratorSettings& g = c.data;
-  using L = GeneratorLimits;
-  data.read("count", g.count, 1, L::kMaxCount);
-  data.read("seed", g.seed);
-  data.read("img_size", g.img_size, L::kMinImgSize, L::kMaxImgSize);
-  data.read("finer_grid", g.finer_grid, 1, L::kMaxFinerGrid);
-  data.read("rmax", g.rmax, L::kMinRmax, L::kMaxRmax);
-  data.read("thickness_over_standoff", g.thickness_over_standoff, L::kMinThicknessOverStandoff, L::kMaxThicknessOverStandoff);
-  data.read_enum("target", g.target, parse_target_kind);
-  data.read_enum("method", g.method, parse_forward_method);
-  data.read("batch", g.batch, 0, L::kMaxBatch);
-  data.reject_unknown();
-
-  Section forward(path, root, "forward");
-  forward.read_enum("method", c.forward.method, parse_forward_method);
-  forward.read_geometry("pixel_size_m", c.forward.pixel_size_m);
-  forward.read_geometry("standoff_m", c.forward.standoff_m);
-  forward.read_geometry("thickness_m", c.forward.thickness_m);
-  forward.read_geometry("Ms_A_per_m", c.forward.Ms_A_per_m);
-  forward.reject_unknown();
-
-  Section network(path, root, "network");
-  NetworkConfig& n = c.network;
-  network.read("in_channels", n.in_channels, 1, 64);
-  network.read("out_channels", n.out_channels, 1, 64);
-  network.read("base_channels", n.base_channels, 1, 4096);
-  network.read("depth", n.depth, 1, 64);
-  network.read("kernel_size", n.kernel_size, 1, 31);
-  const auto activation = [](const std::string& v) {
-    parse_activation(v);  // throws, naming the known ones
-    return v;
-  };
-  network.read_enum("activation", n.activation, activation);
-  network.read_enum("output_activation", n.output_activation, activation);
-  network.reject_unknown();
-
-  Section training(path, root, "training");
-  TrainingConfig& t = c.training;
-  training.read("epochs", t.epochs, 1, int64_t{1} << 30);
-  training.read("batch_size", t.batch_size, 1, int64_t{1} << 20);
-  training.read("learning_rate", t.learning_rate, 1e-12, 1e3);
-  training.read("validation_fraction", t.validation_fraction, 0.0, 0.99);
-  training.read("target_loss", t.target_loss, 0.0, 1e30);
-  training.read_enum("optimizer", t.optimizer, [](const std::string& v) {
-    if (v != "adam") throw InvalidInput("unknown optimizer '" + v + "': magcnn trains with adam");
-    return v;
-  });
-  training.read("seed", t.seed);
-  training.read_enum("schedule", t.schedule, [](const std::string& v) {
-    if (v != "constant" && v != "step" && v != "cosine")
-      throw InvalidInput("unknown schedule '" + v + "': use constant, step or cosine");
-    return v;
-  });
-  training.read("decay_epochs", t.decay_epochs, 1, int64_t{1} << 30);
-  training.read("decay_gamma", t.decay_gamma, 1e-6, 1.0);
-  training.read("weight_decay", t.weight_decay, 0.0, 1.0);
-  training.read("beta1", t.beta1, 0.0, 0.999999);
-  training.read("beta2", t.beta2, 0.0, 0.999999999);
-  training.read("epsilon", t.epsilon, 1e-30, 1.0);
-  training.read("fresh_data", t.fresh_data);
-  training.read("validation_batch", t.validation_batch, 1, int64_t{1} << 20);
-  training.reject_unknown();
+  // Every key of config_keys.h, read from its section; then each section's unread keys are unknown.
+  TomlReader reader;
+  for (const std::string& name : sections) reader.sections.emplace(name, Section(path, root, name));
+  visit_config_keys(c, reader);
+  for (const auto& [name, section] : reader.sections) section.reject_unknown();
 
   try {
     c.data.validate();

@@ -2,7 +2,9 @@
 #include "magcnn/model_io.h"
 
 #include <cmath>
+#include <sstream>
 
+#include "config_keys.h"
 #include "h5file.h"
 #include "magcnn/atomic_output.h"
 
@@ -31,43 +33,25 @@ void write_history_datasets(h5::File& f, const std::string& prefix, const std::v
   write_vector(f, prefix + "seconds", seconds);
 }
 
-void write_config(h5::File& f, const Config& c) {
-  const NetworkConfig& n = c.network;
-  f.set_attr("/", "network.in_channels", n.in_channels);
-  f.set_attr("/", "network.out_channels", n.out_channels);
-  f.set_attr("/", "network.base_channels", n.base_channels);
-  f.set_attr("/", "network.depth", n.depth);
-  f.set_attr("/", "network.kernel_size", n.kernel_size);
-  f.set_attr("/", "network.activation", n.activation);
-  f.set_attr("/", "network.output_activation", n.output_activation);
-  const TrainingConfig& t = c.training;
-  f.set_attr("/", "training.epochs", t.epochs);
-  f.set_attr("/", "training.batch_size", t.batch_size);
-  f.set_attr("/", "training.learning_rate", t.learning_rate);
-  f.set_attr("/", "training.validation_fraction", t.validation_fraction);
-  f.set_attr("/", "training.target_loss", t.target_loss);
-  f.set_attr("/", "training.optimizer", t.optimizer);
-  f.set_attr("/", "training.seed", t.seed);
-  f.set_attr("/", "training.schedule", t.schedule);
-  f.set_attr("/", "training.decay_epochs", t.decay_epochs);
-  f.set_attr("/", "training.decay_gamma", t.decay_gamma);
-  f.set_attr("/", "training.weight_decay", t.weight_decay);
-  f.set_attr("/", "training.beta1", t.beta1);
-  f.set_attr("/", "training.beta2", t.beta2);
-  f.set_attr("/", "training.epsilon", t.epsilon);
-  f.set_attr("/", "training.fresh_data", int64_t{t.fresh_data ? 1 : 0});
-  f.set_attr("/", "training.validation_batch", t.validation_batch);
-  const GeneratorSettings& d = c.data;
-  f.set_attr("/", "data.count", d.count);
-  f.set_attr("/", "data.seed", d.seed);
-  f.set_attr("/", "data.img_size", d.img_size);
-  f.set_attr("/", "data.finer_grid", d.finer_grid);
-  f.set_attr("/", "data.rmax", d.rmax);
-  f.set_attr("/", "data.thickness_over_standoff", d.thickness_over_standoff);
-  f.set_attr("/", "data.target", std::string(target_kind_name(d.target)));
-  f.set_attr("/", "data.method", std::string(forward_method_name(d.method)));
-  f.set_attr("/", "data.source", c.source);
-}
+// The model-file side of visit_config_keys: each key an attribute SECTION.KEY on the root ([forward],
+// geometry defaults of magcnn-forward, is not part of a model).
+struct AttributeWriter {
+  h5::File& f;
+  static std::string name(const char* sec, const char* key) { return std::string(sec) + "." + key; }
+  void integer(const char* sec, const char* key, int64_t& v, int64_t, int64_t) { f.set_attr("/", name(sec, key), v); }
+  void number(const char* sec, const char* key, double& v, double, double) { f.set_attr("/", name(sec, key), v); }
+  void seed(const char* sec, const char* key, uint64_t& v) { f.set_attr("/", name(sec, key), v); }
+  void flag(const char* sec, const char* key, bool& v) { f.set_attr("/", name(sec, key), int64_t{v ? 1 : 0}); }
+  template <class Check>
+  void text(const char* sec, const char* key, std::string& v, Check) {
+    f.set_attr("/", name(sec, key), v);
+  }
+  template <class T, class Parse, class Name>
+  void choice(const char* sec, const char* key, T& v, Parse, Name text_of) {
+    if (std::string(sec) != "forward") f.set_attr("/", name(sec, key), std::string(text_of(v)));
+  }
+  void geometry(const char*, const char*, std::optional<double>&) {}
+};
 
 // Attribute readers that refuse what is absent or malformed, naming the file and attribute.
 struct Reader {
@@ -104,6 +88,59 @@ struct Reader {
   }
 };
 
+// Reads every key of visit_config_keys from its attribute, checked against the key's range as the
+// TOML reader checks it.
+struct AttributeReader {
+  const Reader& r;
+  std::string path;
+  static std::string name(const char* sec, const char* key) { return std::string(sec) + "." + key; }
+  static std::string shown(double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  }
+  [[noreturn]] void outside(const std::string& attr, const std::string& value, const std::string& range) const {
+    throw InvalidInput(path + ": model attribute '" + attr + "' = " + value + " is outside " + range + ": a damaged model file");
+  }
+  void integer(const char* sec, const char* key, int64_t& v, int64_t lo, int64_t hi) {
+    const std::string attr = name(sec, key);
+    v = r.integer(attr.c_str());
+    if (v < lo || v > hi) outside(attr, std::to_string(v), std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  void number(const char* sec, const char* key, double& v, double lo, double hi) {
+    const std::string attr = name(sec, key);
+    v = r.number(attr.c_str());
+    if (!(v >= lo && v <= hi)) outside(attr, shown(v), shown(lo) + ".." + shown(hi));
+  }
+  void seed(const char* sec, const char* key, uint64_t& v) { v = r.seed(name(sec, key).c_str()); }
+  void flag(const char* sec, const char* key, bool& v) {
+    const std::string attr = name(sec, key);
+    const int64_t i = r.integer(attr.c_str());
+    if (i != 0 && i != 1) outside(attr, std::to_string(i), "0 or 1");
+    v = i == 1;
+  }
+  template <class Check>
+  void text(const char* sec, const char* key, std::string& v, Check check) {
+    v = checked(name(sec, key), check);
+  }
+  template <class T, class Parse, class Name>
+  void choice(const char* sec, const char* key, T& v, Parse parse, Name) {
+    if (std::string(sec) != "forward") v = checked(name(sec, key), parse);
+  }
+  void geometry(const char*, const char*, std::optional<double>&) {}
+
+ private:
+  template <class Parse>
+  auto checked(const std::string& attr, Parse parse) const {
+    const std::string text = r.text(attr.c_str());
+    try {
+      return parse(text);
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(path + ": model attribute '" + attr + "': " + e.what());
+    }
+  }
+};
+
 }  // namespace
 
 void save_model(const std::string& path, const Config& config, const Parameters& parameters, const TrainerState& state,
@@ -130,7 +167,10 @@ void save_model(const std::string& path, const Config& config, const Parameters&
     f.set_attr("/", "training.data", data);
     f.set_attr("/", "height", height);
     f.set_attr("/", "width", width);
-    write_config(f, config);
+    Config keys = config;
+    AttributeWriter writer{f};
+    visit_config_keys(keys, writer);
+    f.set_attr("/", "data.source", config.source);
     f.set_attr("/", "state.epoch", state.epoch);
     f.set_attr("/", "state.step_in_epoch", state.step_in_epoch);
     f.set_attr("/", "state.adam_step", state.adam_step);
@@ -165,45 +205,19 @@ ModelFile load_model(const std::string& path) {
   m.data = r.text("training.data");
   m.height = r.integer("height");
   m.width = r.integer("width");
-  NetworkConfig& n = m.config.network;
-  n.in_channels = r.integer("network.in_channels");
-  n.out_channels = r.integer("network.out_channels");
-  n.base_channels = r.integer("network.base_channels");
-  n.depth = r.integer("network.depth");
-  n.kernel_size = r.integer("network.kernel_size");
-  n.activation = r.text("network.activation");
-  n.output_activation = r.text("network.output_activation");
+  MAGCNN_REQUIRE(m.height >= NetworkSpec::kSideMultiple && m.width >= NetworkSpec::kSideMultiple && m.height <= (int64_t{1} << 20) &&
+                     m.width <= (int64_t{1} << 20) && m.height % NetworkSpec::kSideMultiple == 0 &&
+                     m.width % NetworkSpec::kSideMultiple == 0,
+                 path << ": model attributes height x width = " << m.height << " x " << m.width
+                      << " are not map sides the network takes (multiples of 4): a damaged model file");
+  AttributeReader keys{r, path};
+  visit_config_keys(m.config, keys);
   try {
-    NetworkSpec::from(n);
+    NetworkSpec::from(m.config.network);
+    m.config.data.validate();
   } catch (const InvalidInput& e) {
     throw InvalidInput(path + ": " + e.what());
   }
-  TrainingConfig& t = m.config.training;
-  t.epochs = r.integer("training.epochs");
-  t.batch_size = r.integer("training.batch_size");
-  t.learning_rate = r.number("training.learning_rate");
-  t.validation_fraction = r.number("training.validation_fraction");
-  t.target_loss = r.number("training.target_loss");
-  t.optimizer = r.text("training.optimizer");
-  t.seed = r.seed("training.seed");
-  t.schedule = r.text("training.schedule");
-  t.decay_epochs = r.integer("training.decay_epochs");
-  t.decay_gamma = r.number("training.decay_gamma");
-  t.weight_decay = r.number("training.weight_decay");
-  t.beta1 = r.number("training.beta1");
-  t.beta2 = r.number("training.beta2");
-  t.epsilon = r.number("training.epsilon");
-  t.fresh_data = r.integer("training.fresh_data") != 0;
-  t.validation_batch = r.integer("training.validation_batch");
-  GeneratorSettings& d = m.config.data;
-  d.count = r.integer("data.count");
-  d.seed = r.seed("data.seed");
-  d.img_size = r.integer("data.img_size");
-  d.finer_grid = r.integer("data.finer_grid");
-  d.rmax = r.number("data.rmax");
-  d.thickness_over_standoff = r.number("data.thickness_over_standoff");
-  d.target = parse_target_kind(r.text("data.target"));
-  d.method = parse_forward_method(r.text("data.method"));
   m.config.source = path;
 
   TrainerState& s = m.state;
@@ -213,7 +227,7 @@ ModelFile load_model(const std::string& path) {
   s.seconds = r.number("state.seconds");
   MAGCNN_REQUIRE(s.epoch >= 0 && s.step_in_epoch >= 0 && s.adam_step >= 0, path << ": negative training counters");
   // The parameters, by the names and shapes the file's own architecture gives them.
-  m.tensors = parameter_layout(NetworkSpec::from(n));
+  m.tensors = parameter_layout(NetworkSpec::from(m.config.network));
   for (const ParameterTensor& pt : m.tensors) {
     const std::string ds = "weights/" + pt.name;
     MAGCNN_REQUIRE(f.has(ds), path << ": no weight tensor '" << pt.name << "': a damaged model file");
