@@ -1,4 +1,4 @@
-// Fuzzing the HDF5 readers (training sets in both layouts, magnetization maps): valid files truncated and
+// Fuzzing the HDF5 readers (training sets in both layouts, magnetization maps, model files): valid files truncated and
 // mutated byte by byte, and a table of odd types, ranks and shapes. Every read must end in a correct
 // result or a magcnn error whose message names the problem without internals; a crash, a sanitizer
 // report, or any other exception fails. CI runs a small fixed corpus (under ASan/UBSan too); longer runs:
@@ -18,6 +18,8 @@
 #include "h5_builder.h"
 #include "magcnn/dataset_io.h"
 #include "magcnn/device.h"
+#include "magcnn/model_io.h"
+#include "magcnn/trainer.h"
 #include "temp_dir.h"
 
 namespace magcnn::test {
@@ -79,6 +81,17 @@ void check_maps(const std::string& p) {
   }
 }
 
+// A model file must load whole: every tensor of its own architecture, finite, into parameters of it.
+void check_model(const std::string& p) {
+  const ModelFile m = load_model(p);
+  auto cpu = make_cpu_backend();
+  Parameters params(*cpu, NetworkSpec::from(m.config.network), DType::F32);
+  load_parameters(m, params);
+  ASSERT_EQ(static_cast<int64_t>(m.values.size()), params.count());
+  ASSERT_EQ(static_cast<int64_t>(m.state.adam_v.size()), params.count());
+  for (const double v : m.values) ASSERT_TRUE(std::isfinite(v));
+}
+
 class Fuzz : public TempDirTest {
  protected:
   void SetUp() override {
@@ -102,6 +115,22 @@ class Fuzz : public TempDirTest {
       b.attr("/", "pixel_size_m", {5e-8});
       b.attr("mz", "standoff_m", {7e-8});
     }
+    {  // a small network after one epoch on the set above
+      NetworkSpec spec;
+      spec.base_channels = 2;
+      TrainSettings t;
+      t.batch_size = 2;
+      t.validation_batch = 2;
+      Trainer trainer(*cpu, spec, t, 8, 8, 3, 2);
+      trainer.train_inputs().upload(std::vector<float>(batch.b.begin(), batch.b.begin() + 3 * 64));
+      trainer.train_targets().upload(std::vector<float>(batch.target.begin(), batch.target.begin() + 3 * 64));
+      trainer.validation_inputs().upload(std::vector<float>(batch.b.begin() + 3 * 64, batch.b.end()));
+      trainer.validation_targets().upload(std::vector<float>(batch.target.begin() + 3 * 64, batch.target.end()));
+      trainer.run_epoch(nullptr, nullptr);
+      Config config;
+      config.network.base_channels = 2;
+      save_model(path("model.h5"), config, trainer.parameters(), trainer.state(), 8, 8, "fuzz");
+    }
     {
       H5Builder b(path("orig.h5"));
       b.doubles("Bz", {3, 64}, std::vector<double>(192, 2e-17));
@@ -120,7 +149,7 @@ TEST_F(Fuzz, MutatedAndTruncatedFiles) {
   std::cout << "[ fuzz     ] MAGCNN_FUZZ_SEED=" << seed << " MAGCNN_FUZZ_ITERATIONS=" << iterations << std::endl;
   std::mt19937_64 rng(seed);
   const std::pair<const char*, std::function<void(const std::string&)>> targets[] = {
-      {"set.h5", check_training_set}, {"orig.h5", check_training_set}, {"maps.h5", check_maps}};
+      {"set.h5", check_training_set}, {"orig.h5", check_training_set}, {"maps.h5", check_maps}, {"model.h5", check_model}};
   Outcome outcome;
   for (int64_t it = 0; it < iterations; ++it) {
     for (const auto& [name, check] : targets) {

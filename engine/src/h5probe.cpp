@@ -261,7 +261,17 @@ void probe(const char* path, int progress_fd) {
   const bool only_ours = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == 1;
   H5Fclose(file);
   if (only_ours) {
+    // Seen here: when the parent has started other threads (OpenMP's pool, after training), HDF5 1.10
+    // closing in the forked child prints "HDF5: infinite loop closing library" and a list of its
+    // interfaces to stderr, though the close has freed what this probe needs freed. The message would
+    // reach the user's terminal for nothing: stderr is muted for the call (a sanitizer's report still
+    // ends the child through its death callback, with its own exit status).
+    const int saved = ::dup(STDERR_FILENO), null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null_fd >= 0) ::dup2(null_fd, STDERR_FILENO);
     H5close();
+    if (saved >= 0 && null_fd >= 0) ::dup2(saved, STDERR_FILENO);
+    if (null_fd >= 0) ::close(null_fd);
+    if (saved >= 0) ::close(saved);
   } else {
     H5garbage_collect();
   }
