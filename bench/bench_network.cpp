@@ -39,13 +39,6 @@ std::unique_ptr<ConvPlan> make_plan(Backend& backend, ConvImpl impl, const ConvS
   }
 }
 
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n, double scale) {
-  std::uniform_real_distribution<double> u(-scale, scale);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = static_cast<float>(u(rng));
-  return v;
-}
-
 // pass 0 forward, 1 backward-data, 2 backward-filter; FLOP/s counts 2 x multiply-adds of a direct
 // convolution (Winograd does fewer: its rate is "effective").
 void BM_Conv(benchmark::State& state, DeviceKind kind, ConvImpl impl, int pass) {
@@ -61,9 +54,9 @@ void BM_Conv(benchmark::State& state, DeviceKind kind, ConvImpl impl, int pass) 
   const int64_t nx = spec.batch * spec.in_channels * L.side * L.side, ny = spec.batch * spec.out_channels * L.side * L.side;
   const int64_t nw = spec.out_channels * spec.in_channels * L.kernel * L.kernel;
   Tensor x(*backend, DType::F32, Shape{nx}), y(*backend, DType::F32, Shape{ny}), w(*backend, DType::F32, Shape{nw});
-  x.upload(random_floats(rng, nx, 1.0));
-  y.upload(random_floats(rng, ny, 1.0));
-  w.upload(random_floats(rng, nw, 0.3));
+  x.upload(test::uniform_values<float>(rng, nx, 1.0));
+  y.upload(test::uniform_values<float>(rng, ny, 1.0));
+  w.upload(test::uniform_values<float>(rng, nw, 0.3));
   // Check: the forward pass against im2col + GEMM on the CPU (itself checked by tests/test_network.cpp).
   {
     Tensor out(*backend, DType::F32, Shape{ny});
@@ -149,7 +142,7 @@ void BM_Inference(benchmark::State& state, DeviceKind kind) {
   Network net(params, batch, 32, 32);
   std::mt19937_64 rng(4);
   Tensor x(*backend, DType::F32, Shape{batch, 1, 32, 32});
-  x.upload(random_floats(rng, batch * 1024, 0.3));
+  x.upload(test::uniform_values<float>(rng, batch * 1024, 0.3));
   net.forward(x);
   backend->synchronize();
   for (auto _ : state) {

@@ -96,6 +96,15 @@ double relative_l2(const A& a, const B& b) {
   return static_cast<double>(den > 0 ? std::sqrt(num / den) : std::sqrt(num));
 }
 
+// n values uniform in [-scale, scale] as T (fresh random inputs for comparisons, never zeros).
+template <class T = double>
+std::vector<T> uniform_values(std::mt19937_64& rng, int64_t n, double scale = 1.0) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (T& x : v) x = static_cast<T>(u(rng));
+  return v;
+}
+
 // A fresh seed every run, printed so that a failure can be reproduced (MAGCNN_TEST_SEED overrides it).
 inline uint64_t fresh_seed() {
   if (const char* s = std::getenv("MAGCNN_TEST_SEED")) return std::stoull(s);

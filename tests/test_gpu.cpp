@@ -199,20 +199,13 @@ const ConvCase kConvCases[] = {
     {"full_32to32_3x3_batch256", {DType::F32, 256, 32, 32, 32, 32, 3}, 1e-5},
 };
 
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n, double scale) {
-  std::uniform_real_distribution<double> u(-scale, scale);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = static_cast<float>(u(rng));
-  return v;
-}
-
 TEST_F(Gpu, ConvolutionsMatchCpu) {
   std::mt19937_64 rng(fresh_seed());
   for (const ConvCase& c : kConvCases) {
     const ConvSpec& s = c.spec;
     const int64_t nx = s.batch * s.in_channels * s.height * s.width, ny = s.batch * s.out_channels * s.height * s.width;
     const int64_t nw = s.out_channels * s.in_channels * s.kernel * s.kernel;
-    const auto x = random_floats(rng, nx, 1.0), dy = random_floats(rng, ny, 1.0), w = random_floats(rng, nw, 0.3);
+    const auto x = uniform_values<float>(rng, nx, 1.0), dy = uniform_values<float>(rng, ny, 1.0), w = uniform_values<float>(rng, nw, 0.3);
     std::vector<std::vector<float>> results[2];
     Backend* backends[2] = {cpu.get(), gpu.get()};
     for (int b = 0; b < 2; ++b) {
@@ -247,7 +240,7 @@ TEST_F(Gpu, ReductionsMatchCpuAndRepeat) {
   };
   for (const Case c : {Case{256, 32, 1024}, Case{256, 32, 64}, Case{3, 5, 3001}, Case{1, 1, 7}, Case{9, 2, 1}}) {
     const int64_t n = c.batch * c.channels * c.plane;
-    const auto dy = random_floats(rng, n, 1.0), target = random_floats(rng, n, 1.0);
+    const auto dy = uniform_values<float>(rng, n, 1.0), target = uniform_values<float>(rng, n, 1.0);
     std::vector<double> bias[2], again(static_cast<std::size_t>(c.channels)), sums[2];
     Backend* backends[2] = {cpu.get(), gpu.get()};
     for (int b = 0; b < 2; ++b) {
@@ -286,7 +279,7 @@ TEST_F(Gpu, NetworkAndAdamMatchCpu) {
   std::mt19937_64 rng(seed);
   NetworkSpec spec;
   const int64_t B = 6, H = 32, W = 24;
-  const auto x = random_floats(rng, B * H * W, 0.3), r = random_floats(rng, B * H * W, 1.0);
+  const auto x = uniform_values<float>(rng, B * H * W, 0.3), r = uniform_values<float>(rng, B * H * W, 1.0);
   std::vector<float> out[2], grads[2], after[2];
   Backend* backends[2] = {cpu.get(), gpu.get()};
   for (int b = 0; b < 2; ++b) {

@@ -18,13 +18,6 @@
 namespace magcnn::test {
 namespace {
 
-std::vector<double> random_values(std::mt19937_64& rng, std::size_t n, double scale = 1.0) {
-  std::uniform_real_distribution<double> u(-scale, scale);
-  std::vector<double> v(n);
-  for (double& x : v) x = u(rng);
-  return v;
-}
-
 // y[n, o, r, c] = sum over i, ky, kx of w[o, i, ky, kx] x[n, i, r + ky - k/2, c + kx - k/2] (zero outside).
 std::vector<double> direct_conv(const ConvSpec& s, const std::vector<double>& x, const std::vector<double>& w) {
   const int64_t k = s.kernel, p = k / 2, H = s.height, W = s.width;
@@ -90,7 +83,8 @@ template <class T>
 void check_conv(ConvPlan& plan, const ConvSpec& s, double tolerance, std::mt19937_64& rng) {
   const std::size_t nx = s.batch * s.in_channels * s.height * s.width, ny = s.batch * s.out_channels * s.height * s.width;
   const std::size_t nw = s.out_channels * s.in_channels * s.kernel * s.kernel;
-  const auto x = random_values(rng, nx), w = random_values(rng, nw, 0.3), dy = random_values(rng, ny);
+  const auto x = uniform_values(rng, static_cast<int64_t>(nx)), dy = uniform_values(rng, static_cast<int64_t>(ny));
+  const auto w = uniform_values(rng, static_cast<int64_t>(nw), 0.3);
   std::vector<double> want_dx, want_dw;
   direct_conv_gradients(s, x, w, dy, want_dx, want_dw);
   EXPECT_LT(relative_l2(run_conv_pass<T>(plan, 0, x, w, ny), direct_conv(s, x, w)), tolerance) << "forward, " << plan.algorithm();
@@ -150,12 +144,12 @@ void check_network_gradients(int activation, int64_t depth, uint64_t seed) {
   Parameters params(*cpu, spec, DType::F64);
   std::mt19937_64 rng(seed);
   // Random biases too: with Glorot weights and zero biases, a ReLU fed only zeros sits exactly on its kink.
-  params.upload_values(random_values(rng, static_cast<std::size_t>(params.count()), 0.4));
+  params.upload_values(uniform_values(rng, params.count(), 0.4));
   const int64_t B = 2, H = 8, W = 8;
   Network net(params, B, H, W);
   Tensor x(*cpu, DType::F64, Shape{B, 1, H, W});
-  x.upload(random_values(rng, static_cast<std::size_t>(B * H * W), 2.0));
-  const auto r = random_values(rng, static_cast<std::size_t>(B * H * W));
+  x.upload(uniform_values(rng, B * H * W, 2.0));
+  const auto r = uniform_values(rng, B * H * W);
   net.forward(x);
   std::copy(r.begin(), r.end(), net.output_gradient().as<double>());
   net.backward(x);
@@ -213,7 +207,7 @@ TEST(Network, FloatAgreesWithDouble) {
   const int64_t B = 3, H = 16, W = 20;
   Network n64(p64, B, H, W), n32(p32, B, H, W);
   std::mt19937_64 rng(seed);
-  const auto xs = random_values(rng, static_cast<std::size_t>(B * H * W), 0.3), r = random_values(rng, xs.size());
+  const auto xs = uniform_values(rng, B * H * W, 0.3), r = uniform_values(rng, static_cast<int64_t>(xs.size()));
   Tensor x64(*cpu, DType::F64, Shape{B, 1, H, W}), x32(*cpu, DType::F32, Shape{B, 1, H, W});
   x64.upload(xs);
   x32.upload(std::vector<float>(xs.begin(), xs.end()));
@@ -264,7 +258,7 @@ TEST(Reductions, SameBitsWhateverTheThreads) {
   auto cpu = make_cpu_backend();
   std::mt19937_64 rng(fresh_seed());
   const int64_t batch = 7, channels = 5, plane = 3001;  // more terms than one chunk
-  const auto dy = random_values(rng, static_cast<std::size_t>(batch * channels * plane));
+  const auto dy = uniform_values(rng, batch * channels * plane);
   std::vector<double> bias(channels), again(channels);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
