@@ -57,9 +57,6 @@ class SetFiller {
   std::vector<float> stage_;
 };
 
-// epoch_seed's stream of the fresh training samples (the trainer's shuffling uses stream 1).
-constexpr uint64_t kFreshDataStream = 2;
-
 std::string seconds_text(double s) {
   char b[32];
   if (s < 100) {
@@ -175,13 +172,12 @@ int main(int argc, char** argv) {
     auto backend = app::open_backend(common);
 
     // The data: a file read once, or the generator's samples; either way uploaded once and resident.
-    int64_t n_train = 0, n_val = 0, side_y = 0, side_x = 0;
+    int64_t samples = 0, side_y = 0, side_x = 0;
     TrainingSet file_set;
     if (generated) {
       config.data.validate();
       side_y = side_x = config.data.img_size;
-      n_val = static_cast<int64_t>(std::llround(static_cast<double>(config.data.count) * config.training.validation_fraction));
-      n_train = config.data.count - n_val;
+      samples = config.data.count;
     } else {
       file_set = read_training_set(data);
       MAGCNN_REQUIRE(file_set.target == target_kind_name(config.data.target),
@@ -189,10 +185,11 @@ int main(int argc, char** argv) {
                           << "' (pass --target " << file_set.target << ")");
       side_y = file_set.ny;
       side_x = file_set.nx;
-      n_val = static_cast<int64_t>(std::llround(static_cast<double>(file_set.count) * config.training.validation_fraction));
-      n_train = file_set.count - n_val;
+      samples = file_set.count;
       if (!file_set.note.empty()) app::say(common, "note: " + data + ": " + file_set.note);
     }
+    const int64_t n_val = static_cast<int64_t>(std::llround(static_cast<double>(samples) * config.training.validation_fraction));
+    const int64_t n_train = samples - n_val;
     MAGCNN_REQUIRE(side_y % NetworkSpec::kSideMultiple == 0 && side_x % NetworkSpec::kSideMultiple == 0,
                    "maps of " << side_y << " x " << side_x << ": the network needs sides that are multiples of " << NetworkSpec::kSideMultiple);
     Trainer trainer(*backend, spec, settings, side_y, side_x, n_train, n_val);

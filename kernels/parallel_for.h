@@ -2,7 +2,12 @@
 // grid-stride kernel in kernels/cuda/launch.cuh around the same functor.
 #pragma once
 
+#include <omp.h>
+
 #include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace magcnn::kern {
 
@@ -22,16 +27,6 @@ void cpu_for_dynamic(int64_t n, const F& f) {
 #pragma omp parallel for schedule(dynamic, 256)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
-
-}  // namespace magcnn::kern
-
-#include <omp.h>
-
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace magcnn::kern {
 
 // Ops over a [rows, cols] grid (they define at(row, col) and cols): rows in parallel, columns inside,
 // no division per element.

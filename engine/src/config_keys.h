@@ -5,7 +5,8 @@
 // A visitor provides, each taking (section, key, value&, ...):
 //   integer(.., int64_t&, lo, hi)    number(.., double&, lo, hi)    seed(.., uint64_t&)    flag(.., bool&)
 //   text(.., std::string&, check)    choice(.., T&, parse, name)   geometry(.., std::optional<double>&)
-// where check(text) and parse(text) throw InvalidInput for a value they do not know.
+// where check(text) and parse(text) throw InvalidInput for a value they do not know. A writer walks a
+// const Config and takes the values by const reference.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "magcnn/config.h"
 #include "magcnn/network.h"
+#include "magcnn/trainer.h"
 
 namespace magcnn {
 
@@ -25,14 +27,14 @@ inline std::string check_optimizer(const std::string& v) {
   return v;
 }
 inline std::string check_schedule(const std::string& v) {
-  if (v != "constant" && v != "step" && v != "cosine") throw InvalidInput("unknown schedule '" + v + "': use constant, step or cosine");
+  parse_schedule(v);  // throws, naming the known ones
   return v;
 }
 
-template <class Visitor>
-void visit_config_keys(Config& c, Visitor& v) {
+template <class ConfigT, class Visitor>
+void visit_config_keys(ConfigT& c, Visitor& v) {
   using L = GeneratorLimits;
-  GeneratorSettings& g = c.data;
+  auto& g = c.data;
   v.integer("data", "count", g.count, 1, L::kMaxCount);
   v.seed("data", "seed", g.seed);
   v.integer("data", "img_size", g.img_size, L::kMinImgSize, L::kMaxImgSize);
@@ -44,14 +46,14 @@ void visit_config_keys(Config& c, Visitor& v) {
   v.choice("data", "method", g.method, parse_forward_method, forward_method_name);
   v.integer("data", "batch", g.batch, 0, L::kMaxBatch);
 
-  ForwardConfig& f = c.forward;
+  auto& f = c.forward;
   v.choice("forward", "method", f.method, parse_forward_method, forward_method_name);
   v.geometry("forward", "pixel_size_m", f.pixel_size_m);
   v.geometry("forward", "standoff_m", f.standoff_m);
   v.geometry("forward", "thickness_m", f.thickness_m);
   v.geometry("forward", "Ms_A_per_m", f.Ms_A_per_m);
 
-  NetworkConfig& n = c.network;
+  auto& n = c.network;
   v.integer("network", "in_channels", n.in_channels, 1, 64);
   v.integer("network", "out_channels", n.out_channels, 1, 64);
   v.integer("network", "base_channels", n.base_channels, 1, 4096);
@@ -60,7 +62,7 @@ void visit_config_keys(Config& c, Visitor& v) {
   v.text("network", "activation", n.activation, check_activation);
   v.text("network", "output_activation", n.output_activation, check_activation);
 
-  TrainingConfig& t = c.training;
+  auto& t = c.training;
   v.integer("training", "epochs", t.epochs, 1, int64_t{1} << 30);
   v.integer("training", "batch_size", t.batch_size, 1, int64_t{1} << 20);
   v.number("training", "learning_rate", t.learning_rate, 1e-12, 1e3);

@@ -38,19 +38,19 @@ void write_history_datasets(h5::File& f, const std::string& prefix, const std::v
 struct AttributeWriter {
   h5::File& f;
   static std::string name(const char* sec, const char* key) { return std::string(sec) + "." + key; }
-  void integer(const char* sec, const char* key, int64_t& v, int64_t, int64_t) { f.set_attr("/", name(sec, key), v); }
-  void number(const char* sec, const char* key, double& v, double, double) { f.set_attr("/", name(sec, key), v); }
-  void seed(const char* sec, const char* key, uint64_t& v) { f.set_attr("/", name(sec, key), v); }
-  void flag(const char* sec, const char* key, bool& v) { f.set_attr("/", name(sec, key), int64_t{v ? 1 : 0}); }
+  void integer(const char* sec, const char* key, const int64_t& v, int64_t, int64_t) { f.set_attr("/", name(sec, key), v); }
+  void number(const char* sec, const char* key, const double& v, double, double) { f.set_attr("/", name(sec, key), v); }
+  void seed(const char* sec, const char* key, const uint64_t& v) { f.set_attr("/", name(sec, key), v); }
+  void flag(const char* sec, const char* key, const bool& v) { f.set_attr("/", name(sec, key), int64_t{v ? 1 : 0}); }
   template <class Check>
-  void text(const char* sec, const char* key, std::string& v, Check) {
+  void text(const char* sec, const char* key, const std::string& v, Check) {
     f.set_attr("/", name(sec, key), v);
   }
   template <class T, class Parse, class Name>
-  void choice(const char* sec, const char* key, T& v, Parse, Name text_of) {
+  void choice(const char* sec, const char* key, const T& v, Parse, Name text_of) {
     if (std::string(sec) != "forward") f.set_attr("/", name(sec, key), std::string(text_of(v)));
   }
-  void geometry(const char*, const char*, std::optional<double>&) {}
+  void geometry(const char*, const char*, const std::optional<double>&) {}
 };
 
 // Attribute readers that refuse what is absent or malformed, naming the file and attribute.
@@ -81,7 +81,10 @@ struct Reader {
     MAGCNN_REQUIRE(d.size() == 1 && (expected < 0 || d[0] == expected),
                    f.path() << ": dataset '" << name << "' must hold " << (expected < 0 ? std::string("a list of") : std::to_string(expected))
                             << " values");
-    std::vector<double> v = f.read<double>(name);
+    return finite(name, f.read<double>(name));
+  }
+  // The values of dataset `name`, each checked to be finite.
+  std::vector<double> finite(const std::string& name, std::vector<double> v) const {
     for (std::size_t i = 0; i < v.size(); ++i)
       MAGCNN_REQUIRE(std::isfinite(v[i]), f.path() << ": dataset '" << name << "' holds " << v[i] << " at " << i << ": a damaged model");
     return v;
@@ -167,9 +170,8 @@ void save_model(const std::string& path, const Config& config, const Parameters&
     f.set_attr("/", "training.data", data);
     f.set_attr("/", "height", height);
     f.set_attr("/", "width", width);
-    Config keys = config;
     AttributeWriter writer{f};
-    visit_config_keys(keys, writer);
+    visit_config_keys(config, writer);
     f.set_attr("/", "data.source", config.source);
     f.set_attr("/", "state.epoch", state.epoch);
     f.set_attr("/", "state.step_in_epoch", state.step_in_epoch);
@@ -212,8 +214,9 @@ ModelFile load_model(const std::string& path) {
                       << " are not map sides the network takes (multiples of 4): a damaged model file");
   AttributeReader keys{r, path};
   visit_config_keys(m.config, keys);
+  NetworkSpec spec;
   try {
-    NetworkSpec::from(m.config.network);
+    spec = NetworkSpec::from(m.config.network);
     m.config.data.validate();
   } catch (const InvalidInput& e) {
     throw InvalidInput(path + ": " + e.what());
@@ -227,7 +230,7 @@ ModelFile load_model(const std::string& path) {
   s.seconds = r.number("state.seconds");
   MAGCNN_REQUIRE(s.epoch >= 0 && s.step_in_epoch >= 0 && s.adam_step >= 0, path << ": negative training counters");
   // The parameters, by the names and shapes the file's own architecture gives them.
-  m.tensors = parameter_layout(NetworkSpec::from(m.config.network));
+  m.tensors = parameter_layout(spec);
   for (const ParameterTensor& pt : m.tensors) {
     const std::string ds = "weights/" + pt.name;
     MAGCNN_REQUIRE(f.has(ds), path << ": no weight tensor '" << pt.name << "': a damaged model file");
@@ -236,8 +239,7 @@ ModelFile load_model(const std::string& path) {
                        dims.size() == static_cast<std::size_t>(pt.shape.rank()),
                    path << ": weight tensor '" << pt.name << "' does not have the shape " << pt.shape.str()
                         << " its network attributes give: a damaged model file");
-    const std::vector<double> v = f.read<double>(ds);
-    for (const double x : v) MAGCNN_REQUIRE(std::isfinite(x), path << ": weight tensor '" << pt.name << "' holds " << x);
+    const std::vector<double> v = r.finite(ds, f.read<double>(ds));
     m.values.insert(m.values.end(), v.begin(), v.end());
   }
   const int64_t offset = static_cast<int64_t>(m.values.size());

@@ -30,20 +30,18 @@ TrainSettings TrainSettings::from(const TrainingConfig& c) {
   s.adam.weight_decay = c.weight_decay;
   s.adam.decay_epochs = c.decay_epochs;
   s.adam.decay_gamma = c.decay_gamma;
-  if (c.schedule == "constant") {
-    s.adam.schedule = kern::kConstant;
-  } else if (c.schedule == "step") {
-    s.adam.schedule = kern::kStepDecay;
-  } else if (c.schedule == "cosine") {
-    s.adam.schedule = kern::kCosine;
-  } else {
-    throw InvalidInput("unknown schedule '" + c.schedule + "': use constant, step or cosine");
-  }
+  s.adam.schedule = parse_schedule(c.schedule);
   return s;
 }
 
+int parse_schedule(const std::string& name) {
+  if (name == "constant") return kern::kConstant;
+  if (name == "step") return kern::kStepDecay;
+  if (name == "cosine") return kern::kCosine;
+  throw InvalidInput("unknown schedule '" + name + "': use constant, step or cosine");
+}
+
 namespace {
-constexpr uint64_t kShuffleStream = 1;
 // Targets are magnetizations of magnitude up to 1 (or angles up to pi): a mean squared error above this
 // means the weights have run away, whatever the loss does next.
 constexpr double kDivergedMse = 1e6;

@@ -31,6 +31,10 @@ struct TrainSettings {
   static TrainSettings from(const TrainingConfig& config);
 };
 
+// The learning-rate schedule by name: "constant", "step" or "cosine" (kern::Schedule); InvalidInput
+// naming the known ones otherwise.
+int parse_schedule(const std::string& name);
+
 struct EpochRecord {
   int64_t epoch = 0;  // 1-based
   double train_mse = 0, validation_mse = 0, seconds = 0;
@@ -91,5 +95,8 @@ class Trainer {
 // A 64-bit seed for epoch e of stream `seed` (SplitMix64): the permutation and fresh data of an epoch
 // depend on the seed and the epoch alone, so a resumed run draws the same ones.
 uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream);
+// The streams of epoch_seed, one per use, so that no two draw the same numbers.
+constexpr uint64_t kShuffleStream = 1;    // the epoch's permutation (the trainer)
+constexpr uint64_t kFreshDataStream = 2;  // the epoch's fresh training samples (magcnn-train --fresh-data)
 
 }  // namespace magcnn

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <functional>
-#include <vector>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "cpu/cpu_parts.h"
 #include "kernels/parallel_for.h"
@@ -107,18 +107,24 @@ class CpuBackend final : public Backend {
 
   class CpuSort final : public SortPlan {
    public:
-    explicit CpuSort(int64_t n) : order_(static_cast<std::size_t>(n)), values_(static_cast<std::size_t>(n)) {}
+    explicit CpuSort(int64_t n)
+        : order_(static_cast<std::size_t>(n)), values_(static_cast<std::size_t>(n)), keys_(static_cast<std::size_t>(n)) {}
+    // One stable sort of the positions; keys and values are both gathered through it.
     void sort(double* keys, int32_t* values) override {
       const std::size_t n = order_.size();
       for (std::size_t i = 0; i < n; ++i) order_[i] = static_cast<int32_t>(i);
       std::stable_sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) { return keys[a] < keys[b]; });
-      for (std::size_t i = 0; i < n; ++i) values_[i] = values[order_[i]];
+      for (std::size_t i = 0; i < n; ++i) {
+        values_[i] = values[order_[i]];
+        keys_[i] = keys[order_[i]];
+      }
       std::copy(values_.begin(), values_.end(), values);
-      std::sort(keys, keys + n);
+      std::copy(keys_.begin(), keys_.end(), keys);
     }
 
    private:
     std::vector<int32_t> order_, values_;
+    std::vector<double> keys_;
   };
 
   std::vector<double> reduce_scratch_;
