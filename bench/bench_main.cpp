@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   magcnn::bench::register_forward_benchmarks();
   magcnn::bench::register_network_benchmarks();
+  magcnn::bench::register_inference_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -2,6 +2,8 @@
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(CLI11 CONFIG REQUIRED)
+# libpng (zlib licence): grayscale PNG field maps for magcnn-infer, as the original Predict_cnn read them.
+find_package(PNG REQUIRED)
 # toml++ header-only: Debian also ships it compiled, but headers alone travel to machines without it.
 find_path(TOMLPP_INCLUDE_DIR toml++/toml.h)
 if(NOT TOMLPP_INCLUDE_DIR)

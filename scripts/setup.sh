@@ -8,10 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
-case "$mode" in run|test) ;; *) echo "usage: bash scripts/setup.sh run|test" >&2; exit 2 ;; esac
+case "$mode" in run|test|example) ;; *) echo "usage: bash scripts/setup.sh run|test|example" >&2; exit 2 ;; esac
 
 packages=(cmake ninja-build g++ pkg-config libhdf5-dev libfftw3-dev libcli11-dev libtomlplusplus-dev
-          libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-openmp-dev libplplot-dev plplot-driver-cairo)
+          libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-openmp-dev libplplot-dev plplot-driver-cairo libpng-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -32,10 +32,25 @@ grep -E "^-- magcnn:" "$log" || true
 rm -f "$log"
 cmake --build build
 
-if [ "$mode" = test ]; then
-  ctest --test-dir build --output-on-failure
-else
+train_seed() {
   run="runs/seed-$(date +%Y%m%d-%H%M%S)"
   mkdir -p runs
   ./build/apps/magcnn-train --config configs/seed.toml --out "$run"
+}
+
+if [ "$mode" = test ]; then
+  ctest --test-dir build --output-on-failure
+elif [ "$mode" = run ]; then
+  train_seed
+else
+  # The seed's example: its test shape in physical units, its field from the exact forward model, and
+  # the prediction of the model the main job trained (trained first if there is none yet).
+  model=$(ls -t runs/seed-*/model.h5 2>/dev/null | head -1 || true)
+  if [ -z "$model" ]; then train_seed; model="$run/model.h5"; fi
+  out="runs/example-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "$out"
+  ./build/apps/magcnn-example --config configs/example.toml --out "$out/magnetization.h5"
+  ./build/apps/magcnn-forward --config configs/example.toml --in "$out/magnetization.h5" --out "$out/field.h5"
+  ./build/apps/magcnn-infer --config configs/example.toml --model "$model" --in "$out/field.h5" \
+    --truth "$out/magnetization.h5" --png --out "$out/prediction.h5"
 fi

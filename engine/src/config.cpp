@@ -158,9 +158,23 @@ Config load_config(const std::string& path) {
   c.source = path;
   const std::set<std::string> sections{"data", "forward", "network", "training"};
   for (const auto& [key, node] : root) {
-    if (sections.count(std::string(key.str())) == 0)
+    if (sections.count(std::string(key.str())) == 0 && key.str() != "example")
       throw InvalidInput(where(path, node) + ": unknown section '" + std::string(key.str()) +
-                         "' (known: data, forward, network, training)");
+                         "' (known: data, forward, network, training, example)");
+  }
+  {
+    Section ex(path, root, "example");
+    ExampleShape& e = c.example;
+    ex.read("side_d", e.side_d, 1, 1e5);
+    ex.read("semi_axis_a_d", e.semi_axis_a_d, 1e-3, 1e5);
+    ex.read("semi_axis_b_d", e.semi_axis_b_d, 1e-3, 1e5);
+    ex.read("tilt_deg", e.tilt_deg, -360, 360);
+    ex.read("centre_x", e.centre_x, 0, 1);
+    ex.read("centre_y", e.centre_y, 0, 1);
+    ex.read("theta_deg", e.theta_deg, 0, 180);
+    ex.read("phi_deg", e.phi_deg, -360, 360);
+    ex.read("pixels_per_standoff", e.pixels_per_standoff, 1, 64);
+    ex.reject_unknown();
   }
 
   // Every key of config_keys.h, read from its section; then each section's unread keys are unknown.

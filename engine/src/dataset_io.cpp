@@ -5,44 +5,20 @@
 #include <cmath>
 #include <sstream>
 
+#include "finite_checks.h"
 #include "h5file.h"
 #include "magcnn/memory.h"
 
 namespace magcnn {
+using detail::map_position;
+using detail::precise;
+using detail::require_finite;
+using detail::require_finite_maps;
+using detail::sample_position;
+
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-std::string precise(double v) {
-  std::ostringstream o;
-  o.precision(9);
-  o << v;
-  return o.str();
-}
-
-// Where value i lies, for messages: in maps of ny x nx counted from first_map, or in per-sample rows of
-// `per_sample` values counted from first_sample.
-std::string map_position(int64_t i, int64_t ny, int64_t nx, int64_t first_map) {
-  const int64_t plane = ny * nx;
-  return "map " + std::to_string(first_map + i / plane) + ", row " + std::to_string((i % plane) / nx) + ", column " +
-         std::to_string(i % nx);
-}
-std::string sample_position(int64_t i, int64_t per_sample, int64_t first_sample) {
-  return "sample " + std::to_string(first_sample + i / per_sample) +
-         (per_sample > 1 ? ", value " + std::to_string(i % per_sample) : std::string());
-}
-
-// Throws InvalidInput at the first value that is not finite, saying where it is.
-template <class T, class Where>
-void require_finite(const T* v, int64_t count, const std::string& what, Where where) {
-  for (int64_t i = 0; i < count; ++i)
-    if (!std::isfinite(v[i]))
-      throw InvalidInput(what + " is " + precise(static_cast<double>(v[i])) + " at " + where(i) + ": every value must be finite");
-}
-template <class T>
-void require_finite_maps(const T* v, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what) {
-  require_finite(v, count, what, [&](int64_t i) { return map_position(i, ny, nx, first_map); });
-}
 
 }  // namespace
 
@@ -212,14 +188,9 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
 
 }  // namespace
 
-// The normalized field of a film with |m| <= 1 stays below about 1 in magnitude at any standoff and
-// thickness (b = Bz 2d / (mu0 Ms t)); a set far beyond that was written in other units, and a network
-// trained on it diverges. kMaxPlausibleB leaves two orders of magnitude for noise and odd geometry.
-constexpr double kMaxPlausibleB = 100;
-
 void require_plausible_field(const TrainingSet& s, const std::string& path) {
   for (std::size_t i = 0; i < s.b.size(); ++i)
-    if (std::fabs(s.b[i]) > kMaxPlausibleB)
+    if (std::fabs(s.b[i]) > kMaxNormalizedField)
       throw InvalidInput(path + ": the normalized field b = Bz 2d / (mu0 Ms t) is " + precise(s.b[i]) + " at " +
                          map_position(static_cast<int64_t>(i), s.ny, s.nx, 0) + " (" + s.layout +
                          " layout); a film with |m| <= 1 gives |b| below about 1, so this set's Bz is in other units "
@@ -342,6 +313,31 @@ MagnetizationMaps read_magnetization(const std::string& path) {
   maps.mz.resize(values);
   file.read(0, maps.n, maps.mx.data(), maps.my.data(), maps.mz.data());
   return maps;
+}
+
+void write_magnetization(const std::string& path, const MagnetizationMaps& maps, const FilmGeometry& g) {
+  const auto values = static_cast<std::size_t>(maps.n * maps.ny * maps.nx);
+  MAGCNN_REQUIRE(maps.n >= 1 && maps.ny >= 1 && maps.nx >= 1 && (maps.batched || maps.n == 1) && maps.mx.size() == values &&
+                     maps.my.size() == values && maps.mz.size() == values,
+                 "write_magnetization: inconsistent sizes");
+  AtomicOutput out(path, {}, 12.0 * static_cast<double>(values) + 1e5);
+  h5::File f = h5::File::create(out.temporary(), out.path(), true);
+  const std::vector<int64_t> dims =
+      maps.batched ? std::vector<int64_t>{maps.n, maps.ny, maps.nx} : std::vector<int64_t>{maps.ny, maps.nx};
+  const std::vector<double>* components[3] = {&maps.mx, &maps.my, &maps.mz};
+  const char* names[3] = {"mx", "my", "mz"};
+  for (int c = 0; c < 3; ++c) {
+    require_finite_maps(components[c]->data(), maps.n * maps.ny * maps.nx, maps.ny, maps.nx, 0, names[c]);
+    const std::vector<float> stored(components[c]->begin(), components[c]->end());
+    f.write(names[c], dims, stored.data());
+  }
+  f.set_attr("/", "pixel_size_m", g.pixel_size_m);
+  f.set_attr("/", "standoff_m", g.standoff_m);
+  f.set_attr("/", "thickness_m", g.thickness_m);
+  f.set_attr("/", "Ms_A_per_m", g.Ms_A_per_m);
+  f.set_attr("/", "unit", std::string("M/Ms"));
+  f.close();
+  out.commit();
 }
 
 // ---------------------------------------------------------------------------------------------------

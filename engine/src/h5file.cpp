@@ -545,6 +545,8 @@ std::optional<std::string> File::attr_string(const std::string& object, const st
   if (H5Tis_variable_str(type.get()) > 0) {
     Id mem(MAGCNN_H5(H5Tcopy(H5T_C_S1)), H5Tclose);
     MAGCNN_H5(H5Tset_size(mem.get(), H5T_VARIABLE));
+    // The file's character set: HDF5 converts no string between ASCII and UTF-8, and h5py writes UTF-8.
+    MAGCNN_H5(H5Tset_cset(mem.get(), H5Tget_cset(type.get())));
     char* s = nullptr;
     if (H5Aread(attr->get(), mem.get(), &s) < 0)
       throw InvalidInput(describe(object, name) + " cannot be read as a string (HDF5: " + error_stack() + ")");

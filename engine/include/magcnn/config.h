@@ -36,11 +36,22 @@ struct TrainingConfig {
   int64_t validation_batch = 250;       // maps per validation forward pass
 };
 
+// A test shape in the seed's style (Predict_cnn --example): one smoothed ellipse, magnetized uniformly,
+// on a map of side_d x side_d standoffs with pixels_per_standoff pixels per standoff; the geometry comes
+// from [forward]. Only magcnn-example reads it; model files do not carry it.
+struct ExampleShape {
+  double side_d = 30, semi_axis_a_d = 5, semi_axis_b_d = 3, tilt_deg = 60;
+  double centre_x = 0.7, centre_y = 0.5;  // fractions of the map's width and height, from its corner
+  double theta_deg = 90, phi_deg = 180;
+  int64_t pixels_per_standoff = 4;
+};
+
 struct Config {
   GeneratorSettings data;
   ForwardConfig forward;
   NetworkConfig network;
   TrainingConfig training;
+  ExampleShape example;
   std::string source = "built-in defaults";  // where it came from, for messages
 };
 

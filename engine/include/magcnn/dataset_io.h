@@ -34,6 +34,12 @@ class TrainingSetWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// The normalized field of a film with |m| <= 1 stays below about 1 in magnitude at any standoff and
+// thickness (b = Bz 2d / (mu0 Ms t)); a map far beyond that is in other units (or has the wrong Ms or
+// thickness), and a network trained on it diverges. The bound leaves two orders of magnitude for noise
+// and odd geometry; the training-set reader and inference both refuse maps beyond it.
+constexpr double kMaxNormalizedField = 100;
+
 struct TrainingSet {
   int64_t count = 0, ny = 0, nx = 0;
   std::vector<float> b;          // [count, ny, nx], dimensionless b = Bz 2d / (mu0 Ms t)
@@ -96,6 +102,10 @@ struct MagnetizationMaps {
 };
 // Reads and checks every map (MagnetizationFile::read's checks).
 MagnetizationMaps read_magnetization(const std::string& path);
+
+// Writes magnetization maps (mx, my, mz float32, [n, ny, nx] or [ny, nx] when !batched) with the
+// geometry as root attributes, atomically: what magcnn-forward reads.
+void write_magnetization(const std::string& path, const MagnetizationMaps& maps, const FilmGeometry& geometry);
 
 // Writes Bz in tesla as float32, [n, ny, nx] (or [ny, nx] when !batched), with the geometry and method
 // as attributes, batch by batch. The temporary file is created at construction.

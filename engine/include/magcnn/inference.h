@@ -1,0 +1,72 @@
+// Inference on measured maps in physical units: each map resampled onto the model's grid (1 pixel = one
+// standoff d; resample.h), normalized to b = Bz 2d / (mu0 Ms t), run through the network over the whole
+// map (predictor.h), resampled back onto the input's grid, and checked against the field it came from
+// with the exact forward model (field_residual.h). Plans, tiles and buffers are made once for a map size
+// and reused for every batch of maps. magcnn-infer and the tests drive it; files are inference_io.h's.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "magcnn/backend.h"
+#include "magcnn/dataset_io.h"
+#include "magcnn/field_residual.h"
+#include "magcnn/model_io.h"
+#include "magcnn/predictor.h"
+#include "magcnn/resample.h"
+
+namespace magcnn {
+
+// The input maps' grid and physics.
+struct MapGrid {
+  int64_t ny = 0, nx = 0;
+  // true: the normalized b of a training set, already on the model's grid (geometry in units of d:
+  // pixel_size_m = pixel / d, standoff_m = 1, thickness_m = t / d); false: a field in tesla_per_unit
+  // tesla with the SI geometry.
+  bool normalized = false;
+  FilmGeometry geometry;
+  double tesla_per_unit = 1;
+};
+
+struct InferenceOptions {
+  PredictorOptions predictor;
+  bool residual = true;  // the physics residual (only for models that predict the amplitude)
+};
+
+class Inference {
+ public:
+  // InvalidInput when the map covers under 4 x 4 standoffs, or its geometry is out of range.
+  Inference(Backend& backend, const ModelFile& model, const MapGrid& grid, const InferenceOptions& options);
+  ~Inference();
+  Inference(const Inference&) = delete;
+  Inference& operator=(const Inference&) = delete;
+
+  int64_t model_ny() const { return to_model_.ny_out(); }
+  int64_t model_nx() const { return to_model_.nx_out(); }
+  int64_t maps_per_pass() const { return predictor_->maps_per_pass(); }
+  bool computes_residual() const { return residual_ != nullptr; }
+  const Predictor& predictor() const { return *predictor_; }
+
+  // `count` maps [count, ny, nx] in the grid's unit -> prediction [count, ny, nx] on the input's grid
+  // (the model's first output channel). directions[i]: map i's magnetization direction when known, else
+  // nullopt (fitted); reports[i]: its residual (untouched without one). Any count >= 1.
+  void run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
+           ResidualReport* reports);
+  // For people and the output file: the grids and the interpolation.
+  std::string describe_resampling() const;
+  // The normalized field of the last map of the last run() on the model's grid (for figures and tests).
+  const std::vector<float>& last_normalized() const { return b_last_; }
+
+ private:
+  MapGrid grid_;
+  double to_b_ = 1;  // field unit -> b
+  Resampler to_model_, from_model_;
+  std::unique_ptr<Predictor> predictor_;
+  std::unique_ptr<FieldResidual> residual_;
+  std::vector<float> b_, y_, back_, measured_, b_last_;
+};
+
+}  // namespace magcnn

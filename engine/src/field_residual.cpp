@@ -1,0 +1,112 @@
+#include "magcnn/field_residual.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace magcnn {
+namespace {
+
+// Solves the symmetric 3 x 3 system g c = r by Gaussian elimination with partial pivoting; false when g
+// is singular to rounding (the basis fields are linearly dependent).
+bool solve3(std::array<std::array<double, 3>, 3> g, std::array<double, 3> r, std::array<double, 3>& c) {
+  const double scale = std::max({std::fabs(g[0][0]), std::fabs(g[1][1]), std::fabs(g[2][2])});
+  if (!(scale > 0)) return false;
+  for (int col = 0; col < 3; ++col) {
+    int pivot = col;
+    for (int row = col + 1; row < 3; ++row)
+      if (std::fabs(g[row][col]) > std::fabs(g[pivot][col])) pivot = row;
+    if (std::fabs(g[pivot][col]) < 1e-12 * scale) return false;
+    std::swap(g[col], g[pivot]);
+    std::swap(r[col], r[pivot]);
+    for (int row = col + 1; row < 3; ++row) {
+      const double f = g[row][col] / g[col][col];
+      for (int k = col; k < 3; ++k) g[row][k] -= f * g[col][k];
+      r[row] -= f * r[col];
+    }
+  }
+  for (int row = 2; row >= 0; --row) {
+    double s = r[row];
+    for (int k = row + 1; k < 3; ++k) s -= g[row][k] * c[k];
+    c[row] = s / g[row][row];
+  }
+  return true;
+}
+
+}  // namespace
+
+FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit)
+    : backend_(backend), ny_(ny), nx_(nx) {
+  ForwardOptions o;
+  o.method = ForwardMethod::Exact;
+  o.unit = unit;
+  o.max_batch = 3;
+  o.dtype = DType::F32;
+  o.dtype_from_backend = false;
+  model_ = std::make_unique<ForwardModel>(backend, geometry, ny, nx, o);
+  shape_ = Tensor(backend, DType::F32, Shape{3, ny, nx});
+  directions_ = Tensor(backend, DType::F32, Shape{3, 3});
+  directions_.upload(std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1});
+  basis_ = Tensor(backend, DType::F32, Shape{3, model_->out_ny(), model_->out_nx()});
+  const auto plane = static_cast<std::size_t>(ny * nx);
+  stage_.resize(3 * plane);
+  basis_host_.resize(3 * plane);
+  predicted_.resize(plane);
+}
+
+FieldResidual::~FieldResidual() = default;
+
+ResidualReport FieldResidual::evaluate(const float* amplitude, const float* measured,
+                                       const std::optional<std::array<double, 3>>& direction) {
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
+  for (int k = 0; k < 3; ++k) std::copy(amplitude, amplitude + plane, stage_.begin() + static_cast<std::ptrdiff_t>(k * plane));
+  shape_.upload(stage_);
+  model_->compute_collinear(shape_, directions_, basis_);
+  basis_.download(basis_host_.data(), basis_host_.size() * sizeof(float));
+  const float* F[3] = {basis_host_.data(), basis_host_.data() + plane, basis_host_.data() + 2 * plane};
+
+  ResidualReport report;
+  std::array<double, 3> u{0, 0, 1};
+  if (direction) {
+    u = *direction;
+  } else {
+    report.fitted = true;
+    std::array<std::array<double, 3>, 3> g{};
+    std::array<double, 3> r{}, c{};
+    for (std::size_t p = 0; p < plane; ++p) {
+      for (int i = 0; i < 3; ++i) {
+        r[i] += double(F[i][p]) * measured[p];
+        for (int j = i; j < 3; ++j) g[i][j] += double(F[i][p]) * F[j][p];
+      }
+    }
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < i; ++j) g[i][j] = g[j][i];
+    if (!solve3(g, r, c)) {
+      // No field at all (an empty prediction), or a degenerate one: only its largest component is fitted.
+      int best = 2;
+      for (int i = 0; i < 3; ++i)
+        if (g[i][i] > g[best][best]) best = i;
+      c = {0, 0, 0};
+      if (g[best][best] > 0) c[best] = r[best] / g[best][best];
+    }
+    report.scale = std::sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]);
+    if (report.scale > 0) u = {c[0] / report.scale, c[1] / report.scale, c[2] / report.scale};
+  }
+  report.theta_rad = std::acos(std::clamp(u[2], -1.0, 1.0));
+  report.phi_rad = std::atan2(u[1], u[0]);
+  if (report.phi_rad < 0) report.phi_rad += 2 * M_PI;
+
+  double diff = 0, norm = 0, signal = 0;
+  for (std::size_t p = 0; p < plane; ++p) {
+    const double b = u[0] * F[0][p] + u[1] * F[1][p] + u[2] * F[2][p];
+    predicted_[p] = static_cast<float>(b);
+    diff += (b - measured[p]) * (b - measured[p]);
+    norm += double(measured[p]) * measured[p];
+    signal += b * b;
+  }
+  report.empty = !(signal > 0);
+  report.relative_l2 = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
+  if (report.fitted && report.empty) report.scale = 0;
+  return report;
+}
+
+}  // namespace magcnn

@@ -1,0 +1,103 @@
+#include "magcnn/inference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "magcnn/forward_model.h"
+
+namespace magcnn {
+namespace {
+
+// The model's grid: one pixel per standoff. A training set is on it already.
+double model_pixel(const MapGrid& g) { return g.normalized ? g.geometry.pixel_size_m : g.geometry.standoff_m; }
+
+int64_t model_side(int64_t n, const MapGrid& g) {
+  return g.normalized ? n : resampled_size(n, g.geometry.pixel_size_m, g.geometry.standoff_m);
+}
+
+}  // namespace
+
+Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& grid, const InferenceOptions& options)
+    : grid_(grid),
+      to_model_(grid.ny, grid.nx, grid.geometry.pixel_size_m, model_side(grid.ny, grid), model_side(grid.nx, grid), model_pixel(grid)),
+      from_model_(to_model_.ny_out(), to_model_.nx_out(), model_pixel(grid), grid.ny, grid.nx, grid.geometry.pixel_size_m) {
+  grid.geometry.validate();
+  MAGCNN_REQUIRE(model_ny() >= 4 && model_nx() >= 4,
+                 "the map covers " << model_ny() << " x " << model_nx()
+                                   << " standoffs (its pixel size times its pixels, over d); the network needs at least 4 x 4");
+  if (!grid.normalized) to_b_ = grid.tesla_per_unit * 2 * grid.geometry.standoff_m / (kMu0 * grid.geometry.Ms_A_per_m * grid.geometry.thickness_m);
+  PredictorOptions p = options.predictor;
+  predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
+  if (options.residual && model.config.data.target == TargetKind::Shape) {
+    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx,
+                                                grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla);
+  }
+  const auto model_plane = static_cast<std::size_t>(model_ny() * model_nx());
+  const auto maps = static_cast<std::size_t>(maps_per_pass());
+  b_.resize(maps * model_plane);
+  y_.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));
+  back_.resize(static_cast<std::size_t>(grid.ny * grid.nx));
+  measured_.resize(back_.size());
+}
+
+Inference::~Inference() = default;
+
+void Inference::run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
+                    ResidualReport* reports) {
+  const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx(), C = predictor_->out_channels();
+  for (int64_t first = 0; first < count; first += maps_per_pass()) {
+    const int64_t n = std::min(maps_per_pass(), count - first);
+    for (int64_t i = 0; i < n; ++i) {
+      float* b = b_.data() + i * model_plane;
+      to_model_.apply(field + (first + i) * plane, b);
+      if (to_b_ != 1)
+        for (int64_t p = 0; p < model_plane; ++p) b[p] = static_cast<float>(b[p] * to_b_);
+    }
+    // The network saw |b| below about 1 (a film of |m| <= 1 gives no more); far beyond, its output
+    // means nothing: almost surely a wrong Ms, thickness or unit.
+    for (int64_t i = 0; i < n * model_plane; ++i)
+      MAGCNN_REQUIRE(std::fabs(b_[i]) <= kMaxNormalizedField,
+                     "map " << first + i / model_plane << ": the normalized field b = Bz 2d / (mu0 Ms t) reaches " << b_[i]
+                            << "; a film with |m| <= 1 gives |b| below about 1: check Ms, the thickness and the unit");
+    b_last_.assign(b_.begin() + (n - 1) * model_plane, b_.begin() + n * model_plane);
+    predictor_->predict(b_.data(), n, y_.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const float* y = y_.data() + i * C * model_plane;
+      float* out = prediction + (first + i) * plane;
+      from_model_.apply(y, out);
+      if (!from_model_.identity()) {
+        // Cubic interpolation rings at the sharp edges of a film; the result stays within what the
+        // network predicted.
+        const auto [lo, hi] = std::minmax_element(y, y + model_plane);
+        for (int64_t p = 0; p < plane; ++p) out[p] = std::clamp(out[p], *lo, *hi);
+      }
+      if (residual_) {
+        const float* measured = field + (first + i) * plane;
+        if (grid_.tesla_per_unit != 1 && !grid_.normalized) {
+          for (int64_t p = 0; p < plane; ++p) measured_[p] = static_cast<float>(measured[p] * grid_.tesla_per_unit);
+          measured = measured_.data();
+        }
+        reports[first + i] = residual_->evaluate(out, measured, directions ? directions[first + i] : std::nullopt);
+      }
+    }
+  }
+}
+
+std::string Inference::describe_resampling() const {
+  char text[320];
+  if (to_model_.identity()) {
+    std::snprintf(text, sizeof text, "none: the maps are on the model's grid (%lld x %lld, 1 pixel = d)",
+                  static_cast<long long>(model_ny()), static_cast<long long>(model_nx()));
+  } else {
+    std::snprintf(text, sizeof text,
+                  "%lld x %lld pixels of %.4g d onto the model's %lld x %lld (1 pixel = d) and back: separable cubic "
+                  "convolution (Keys, a = -1/2), antialiased when coarsening",
+                  static_cast<long long>(grid_.ny), static_cast<long long>(grid_.nx),
+                  grid_.geometry.pixel_size_m / grid_.geometry.standoff_m, static_cast<long long>(model_ny()),
+                  static_cast<long long>(model_nx()));
+  }
+  return text;
+}
+
+}  // namespace magcnn
