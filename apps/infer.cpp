@@ -1,73 +1,73 @@
 // magcnn-infer: magnetization maps from measured stray-field maps with a model from magcnn-train, each
-// checked against its field with the exact forward model.
+// checked against its field with the exact forward model. Maps stream through in chunks: the next chunk
+// is read and the last one written (one I/O thread, HDF5 being single-threaded) while this one is
+// computed.
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "cli.h"
+#include "infer_report.h"
 #include "magcnn/atomic_output.h"
-#include "magcnn/figures.h"
 #include "magcnn/inference.h"
 #include "magcnn/inference_io.h"
 #include "magcnn/interrupt.h"
+#include "magcnn/memory.h"
 #include "magcnn/progress.h"
 
 namespace {
 
 using namespace magcnn;
 namespace fs = std::filesystem;
+using Direction = std::optional<std::array<double, 3>>;
 
 std::array<double, 3> unit_vector(double theta, double phi) {
   return {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
 }
 
-// The truth from magnetization maps (magcnn-forward's input): the amplitude |m| of every map and its
-// mean direction, which is its direction when the map is collinear.
-void take_truth(const std::string& path, FieldMaps& maps) {
-  const MagnetizationMaps t = read_magnetization(path);
-  MAGCNN_REQUIRE(t.n == maps.n && t.ny == maps.ny && t.nx == maps.nx,
-                 "--truth " << path << " holds " << t.n << " map(s) of " << t.ny << " x " << t.nx << "; --in holds " << maps.n
-                            << " of " << maps.ny << " x " << maps.nx);
-  const int64_t plane = t.ny * t.nx;
-  maps.truth.resize(static_cast<std::size_t>(t.n * plane));
-  maps.truth_target = "shape";
-  maps.theta.assign(static_cast<std::size_t>(t.n), 0);
-  maps.phi.assign(static_cast<std::size_t>(t.n), 0);
-  for (int64_t i = 0; i < t.n; ++i) {
-    double sx = 0, sy = 0, sz = 0;
-    for (int64_t p = i * plane; p < (i + 1) * plane; ++p) {
-      const auto q = static_cast<std::size_t>(p);
-      maps.truth[q] = static_cast<float>(std::sqrt(t.mx[q] * t.mx[q] + t.my[q] * t.my[q] + t.mz[q] * t.mz[q]));
-      sx += t.mx[q];
-      sy += t.my[q];
-      sz += t.mz[q];
-    }
-    const double norm = std::sqrt(sx * sx + sy * sy + sz * sz);
-    if (norm > 0) {
-      maps.theta[static_cast<std::size_t>(i)] = std::acos(std::clamp(sz / norm, -1.0, 1.0));
-      maps.phi[static_cast<std::size_t>(i)] = std::atan2(sy, sx);
+// One chunk of maps in flight: its input, truth and prediction.
+struct Chunk {
+  int64_t first = 0, count = 0;
+  std::vector<float> field, truth, prediction;
+};
+
+// The truth from magnetization maps (magcnn-forward's input, --truth): |m| of every map and its mean
+// direction, which is its direction when the map is collinear.
+class TruthMaps {
+ public:
+  TruthMaps(const std::string& path, const FieldMapsInfo& in) : file_(path) {
+    MAGCNN_REQUIRE(file_.count() == in.n && file_.ny() == in.ny && file_.nx() == in.nx,
+                   "--truth " << path << " holds " << file_.count() << " map(s) of " << file_.ny() << " x " << file_.nx()
+                              << "; --in holds " << in.n << " of " << in.ny << " x " << in.nx);
+  }
+  void read(int64_t first, int64_t count, float* amplitude, Direction* directions) {
+    const auto values = static_cast<std::size_t>(count * file_.ny() * file_.nx());
+    for (std::vector<double>* c : {&mx_, &my_, &mz_}) c->resize(values);
+    file_.read(first, count, mx_.data(), my_.data(), mz_.data());
+    const std::size_t plane = values / static_cast<std::size_t>(count);
+    for (int64_t i = 0; i < count; ++i) {
+      double s[3] = {0, 0, 0};
+      for (std::size_t p = static_cast<std::size_t>(i) * plane; p < static_cast<std::size_t>(i + 1) * plane; ++p) {
+        amplitude[p] = static_cast<float>(std::sqrt(mx_[p] * mx_[p] + my_[p] * my_[p] + mz_[p] * mz_[p]));
+        s[0] += mx_[p];
+        s[1] += my_[p];
+        s[2] += mz_[p];
+      }
+      const double norm = std::sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]);
+      directions[i] = norm > 0 ? Direction(std::array<double, 3>{s[0] / norm, s[1] / norm, s[2] / norm}) : std::nullopt;
     }
   }
-}
 
-std::string figure_path(const std::string& out, int64_t map, int64_t n) {
-  fs::path p(out);
-  const std::string stem = (p.parent_path() / p.stem()).string();
-  return n == 1 ? stem + ".png" : stem + "_" + std::to_string(map) + ".png";
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
-
-constexpr double kDeg = 180.0 / 3.14159265358979323846;
+ private:
+  MagnetizationFile file_;
+  std::vector<double> mx_, my_, mz_;
+};
 
 }  // namespace
 
@@ -113,32 +113,38 @@ int main(int argc, char** argv) {
     FieldMapsOptions read_options;
     if (!unit_text.empty()) read_options.unit = parse_map_unit(unit_text);
     if (!range.empty()) read_options.png_range_G = std::make_pair(range[0], range[1]);
-    FieldMaps maps = read_field_maps(in, read_options);
+    FieldMapsReader reader(in, read_options);
+    FieldMapsInfo info = reader.info();
+    std::unique_ptr<TruthMaps> truth_file;
+    if (!truth_path.empty()) {
+      truth_file = std::make_unique<TruthMaps>(truth_path, info);
+      info.has_truth = true;
+      info.truth_target = "shape";
+    }
+    MAGCNN_REQUIRE(info.unit, in << " does not say the unit of its field: give --unit T or --unit G");
+    const int64_t n = info.n, plane = info.ny * info.nx;
+    const int64_t figures = png ? std::min(n, png_limit) : 0;
     // The figures go beside --out: none may replace an input or the prediction itself.
-    if (png) {
+    for (int64_t i = 0; i < figures; ++i) {
+      const std::string figure = app::figure_path(common.out, i, n);
+      MAGCNN_REQUIRE(fs::absolute(figure).lexically_normal() != fs::absolute(common.out).lexically_normal(),
+                     "--png: the figure " << figure << " would replace --out " << common.out << ": give --out a name ending in .h5");
       std::vector<std::string> taken = inputs;
       taken.push_back(common.out);
-      for (int64_t i = 0; i < std::min(maps.n, png_limit); ++i) {
-        const std::string figure = figure_path(common.out, i, maps.n);
-        MAGCNN_REQUIRE(fs::absolute(figure).lexically_normal() != fs::absolute(common.out).lexically_normal(),
-                       "--png: the figure " << figure << " would replace --out " << common.out << ": give --out a name ending in .h5");
-        check_output_path(figure, taken);
-      }
+      check_output_path(figure, taken);
     }
-    if (!truth_path.empty()) take_truth(truth_path, maps);
-    MAGCNN_REQUIRE(maps.unit, in << " does not say the unit of its field: give --unit T or --unit G");
 
     MapGrid grid;
-    grid.ny = maps.ny;
-    grid.nx = maps.nx;
-    grid.normalized = *maps.unit == MapUnit::Normalized;
+    grid.ny = info.ny;
+    grid.nx = info.nx;
+    grid.normalized = *info.unit == MapUnit::Normalized;
     if (grid.normalized) {
       for (CLI::Option* o : {o_pixel, o_standoff, o_thickness, o_Ms})
         MAGCNN_REQUIRE(!*o, o->get_name() << " does not apply to " << in << ": a training set is on the model's grid already");
-      grid.geometry = FilmGeometry{maps.pixel_size_over_standoff, 1.0, maps.thickness_over_standoff, 1.0};
+      grid.geometry = FilmGeometry{info.pixel_size_over_standoff, 1.0, info.thickness_over_standoff, 1.0};
     } else {
       const auto flag = [](CLI::Option* o, double v) { return *o ? std::optional<double>(v) : std::nullopt; };
-      const GeometryAttributes& a = maps.attributes;
+      const GeometryAttributes& a = info.attributes;
       FilmGeometry& g = grid.geometry;
       g.pixel_size_m = resolve_geometry_value("pixel_size_m", "--pixel-size", flag(o_pixel, pixel), a.pixel_size_m,
                                               config.forward.pixel_size_m, in);
@@ -147,14 +153,14 @@ int main(int argc, char** argv) {
       g.thickness_m = resolve_geometry_value("thickness_m", "--thickness", flag(o_thickness, thickness), a.thickness_m,
                                              config.forward.thickness_m, in);
       g.Ms_A_per_m = resolve_geometry_value("Ms_A_per_m", "--Ms", flag(o_Ms, Ms), a.Ms_A_per_m, config.forward.Ms_A_per_m, in);
-      grid.tesla_per_unit = tesla_per(*maps.unit);
+      grid.tesla_per_unit = tesla_per(*info.unit);
     }
     auto backend = app::open_backend(common);
 
     InferenceOptions options;
     options.predictor.max_batch = batch;
-    options.predictor.expected_maps = maps.n;
     options.predictor.tile = tile;
+    options.predictor.expected_maps = n;
     options.residual = !no_residual;
     std::unique_ptr<Inference> made;
     try {
@@ -165,9 +171,9 @@ int main(int argc, char** argv) {
     Inference& inference = *made;
 
     char line[512];
-    std::snprintf(line, sizeof line, "%lld map(s) of %lld x %lld from %s (%s, %s)", static_cast<long long>(maps.n),
-                  static_cast<long long>(maps.ny), static_cast<long long>(maps.nx), in.c_str(), maps.format.c_str(),
-                  map_unit_name(*maps.unit));
+    std::snprintf(line, sizeof line, "%lld map(s) of %lld x %lld from %s (%s, %s)", static_cast<long long>(n),
+                  static_cast<long long>(info.ny), static_cast<long long>(info.nx), in.c_str(), info.format.c_str(),
+                  map_unit_name(*info.unit));
     app::say(common, line);
     if (!grid.normalized) {
       const FilmGeometry& g = grid.geometry;
@@ -180,150 +186,97 @@ int main(int argc, char** argv) {
         app::say(common, line);
       }
     }
-    if (!maps.note.empty()) app::say(common, "note: " + maps.note);
+    if (!info.note.empty()) app::say(common, "note: " + info.note);
     app::say(common, "resampling: " + inference.describe_resampling());
     app::say(common, "network: " + inference.predictor().describe());
-    if (!inference.computes_residual())
-      app::say(common, shape_model ? "physics residual: skipped (--no-residual)"
-                                   : "physics residual: not computed (a polar model predicts theta, not the amplitude |m|)");
-
+    const std::string residual_note = inference.computes_residual() ? ""
+                                      : shape_model ? "not computed (--no-residual)"
+                                                    : "not computed: a polar model predicts theta, not the amplitude |m|";
+    if (!residual_note.empty()) app::say(common, "physics residual: " + residual_note);
     // The truth is compared when it is what the model predicts.
     const std::string target = target_kind_name(model.config.data.target);
-    const bool compare = !maps.truth.empty() && maps.truth_target == target;
-    if (!maps.truth.empty() && !compare)
-      app::say(common, "note: " + in + " holds a " + maps.truth_target + " truth; the model predicts " + target + ": no MSE");
+    const bool compare = info.has_truth && info.truth_target == target;
+    if (info.has_truth && !compare)
+      app::say(common, "note: " + in + " holds a " + info.truth_target + " truth; the model predicts " + target + ": no MSE");
 
-    const int64_t n = maps.n, plane = maps.ny * maps.nx;
-    std::vector<std::optional<std::array<double, 3>>> directions(static_cast<std::size_t>(n));
-    if (!maps.theta.empty())
-      for (int64_t i = 0; i < n; ++i)
-        directions[static_cast<std::size_t>(i)] = unit_vector(maps.theta[static_cast<std::size_t>(i)], maps.phi[static_cast<std::size_t>(i)]);
+    std::vector<Direction> directions(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < info.theta.size(); ++i) directions[i] = unit_vector(info.theta[i], info.phi[i]);
 
-    PredictionFile result;
-    result.n = n;
-    result.ny = maps.ny;
-    result.nx = maps.nx;
-    result.batched = maps.batched;
-    result.target = target;
-    result.prediction.resize(static_cast<std::size_t>(n * plane));
-    result.residuals.resize(static_cast<std::size_t>(n));
-    Progress progress("infer", n, "maps", !common.quiet);
-    const int64_t chunk = std::max<int64_t>(inference.maps_per_pass(), 1);
-    for (int64_t first = 0; first < n; first += chunk) {
-      throw_if_interrupted();
-      const int64_t count = std::min(chunk, n - first);
-      inference.run(maps.field.data() + first * plane, count, directions.data() + first, result.prediction.data() + first * plane,
-                    result.residuals.data() + first);
-      progress.update(first + count);
-    }
-    progress.finish();
-    if (compare) {
-      result.mse.resize(static_cast<std::size_t>(n));
-      for (int64_t i = 0; i < n; ++i) {
-        double s = 0;
-        for (int64_t p = i * plane; p < (i + 1) * plane; ++p) {
-          const double e = double(result.prediction[static_cast<std::size_t>(p)]) - maps.truth[static_cast<std::size_t>(p)];
-          s += e * e;
-        }
-        result.mse[static_cast<std::size_t>(i)] = s / static_cast<double>(plane);
-      }
-    }
-    if (!inference.computes_residual()) {
-      result.residuals.clear();
-      result.residual_note = shape_model ? "not computed (--no-residual)"
-                                         : "not computed: a polar model predicts theta, not the amplitude |m|";
-    }
-    result.physical = !grid.normalized;
-    result.geometry = grid.geometry;
-    result.input = fs::absolute(in).lexically_normal().string();
-    result.input_format = maps.format;
-    result.input_unit = map_unit_name(*maps.unit);
-    result.model = fs::absolute(model_path).lexically_normal().string();
+    PredictionHeader header;
+    header.n = n;
+    header.ny = info.ny;
+    header.nx = info.nx;
+    header.batched = info.batched;
+    header.target = target;
+    header.physical = !grid.normalized;
+    header.geometry = grid.geometry;
+    header.input = fs::absolute(in).lexically_normal().string();
+    header.input_format = info.format;
+    header.input_unit = map_unit_name(*info.unit);
+    header.model = fs::absolute(model_path).lexically_normal().string();
     const NetworkConfig& nc = model.config.network;
-    std::snprintf(line, sizeof line, "target %s; base_channels %lld, depth %lld, kernel %lld, %s/%s; trained %lld epochs on %s (%s), validation MSE %.4g",
+    std::snprintf(line, sizeof line,
+                  "target %s; base_channels %lld, depth %lld, kernel %lld, %s/%s; trained %lld epochs on %s (%s), validation MSE %.4g",
                   target.c_str(), static_cast<long long>(nc.base_channels), static_cast<long long>(nc.depth),
                   static_cast<long long>(nc.kernel_size), nc.activation.c_str(), nc.output_activation.c_str(),
                   static_cast<long long>(model.state.epoch), model.data.c_str(), model.device.c_str(),
                   model.state.history.empty() ? 0.0 : model.state.history.back().validation_mse);
-    result.model_summary = line;
-    result.resampling = inference.describe_resampling();
-    write_predictions(common.out, result, inputs);
+    header.model_summary = line;
+    header.resampling = inference.describe_resampling();
+    PredictionWriter writer(common.out, header, inputs);
 
-    // The summary: per map for a few, the spread over many.
-    std::vector<double> residuals, mses;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      if (inference.computes_residual()) residuals.push_back(result.residuals[k].relative_l2);
-      if (compare) mses.push_back(result.mse[k]);
-      if (n > 8) continue;
-      std::string text = n > 1 ? "map " + std::to_string(i) + ": " : "";
-      if (compare) {
-        std::snprintf(line, sizeof line, "MSE against the truth %.4g; ", result.mse[k]);
-        text += line;
-      }
-      if (inference.computes_residual()) {
-        const ResidualReport& r = result.residuals[k];
-        std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), direction %s theta %.1f, phi %.1f deg",
-                      r.relative_l2, r.fitted ? "fitted:" : "given:", r.theta_rad * kDeg, r.phi_rad * kDeg);
-        text += line;
-        if (r.fitted) {
-          std::snprintf(line, sizeof line, ", amplitude scale %.3g", r.scale);
-          text += line;
-        }
-      }
-      app::say(common, text);
-    }
-    if (n > 8) {
-      if (compare) {
-        double mean = 0;
-        for (double v : mses) mean += v / static_cast<double>(mses.size());
-        std::snprintf(line, sizeof line, "MSE against the truth: mean %.4g, median %.4g", mean, median(mses));
-        app::say(common, line);
-      }
-      if (!residuals.empty()) {
-        std::snprintf(line, sizeof line, "physics residual (relative L2 of the field): median %.4g, worst %.4g", median(residuals),
-                      *std::max_element(residuals.begin(), residuals.end()));
-        app::say(common, line);
-      }
-    }
-    app::say(common, "wrote " + common.out);
+    app::FigureSettings figure_settings;
+    figure_settings.maps = figures;
+    figure_settings.out = common.out;
+    figure_settings.input_name = fs::path(in).filename().string();
+    figure_settings.physical = !grid.normalized;
+    figure_settings.field_to_mT = grid.tesla_per_unit * 1e3;
+    figure_settings.pixel = grid.normalized ? grid.geometry.pixel_size_m : grid.geometry.pixel_size_m * 1e9;
+    figure_settings.shape_model = shape_model;
+    app::InferenceReport report(n, info.ny, info.nx, inference.computes_residual(), compare, figure_settings);
 
-    if (png) {
-      const int64_t figures = std::min(n, png_limit);
-      const bool physical = !grid.normalized;
-      const double field_scale = physical ? grid.tesla_per_unit * 1e3 : 1.0;  // mT
-      const double pixel_nm = physical ? grid.geometry.pixel_size_m * 1e9 : grid.geometry.pixel_size_m;
-      std::vector<float> field(static_cast<std::size_t>(plane));
-      int64_t written = 0;
-      for (int64_t i = 0; i < figures; ++i) {
-        throw_if_interrupted();
-        for (int64_t p = 0; p < plane; ++p)
-          field[static_cast<std::size_t>(p)] = static_cast<float>(maps.field[static_cast<std::size_t>(i * plane + p)] * field_scale);
-        std::vector<MapPanel> panels;
-        panels.push_back(MapPanel{"measured Bz", physical ? "mT" : "b", field.data(), maps.ny, maps.nx, true});
-        const char* what = shape_model ? "prediction |m|" : "prediction theta";
-        panels.push_back(MapPanel{what, shape_model ? "M/Ms" : "rad", result.prediction.data() + i * plane, maps.ny, maps.nx, false});
-        if (compare) panels.push_back(MapPanel{shape_model ? "truth |m|" : "truth theta", shape_model ? "M/Ms" : "rad",
-                                               maps.truth.data() + i * plane, maps.ny, maps.nx, false});
-        std::string title = fs::path(in).filename().string() + (n > 1 ? " map " + std::to_string(i) : "");
-        if (compare) {
-          std::snprintf(line, sizeof line, ": MSE %.3g", result.mse[static_cast<std::size_t>(i)]);
-          title += line;
-        }
-        if (inference.computes_residual()) {
-          std::snprintf(line, sizeof line, "%s residual %.3g", compare ? "," : ":", result.residuals[static_cast<std::size_t>(i)].relative_l2);
-          title += line;
-        }
-        if (!plot_map_panels(figure_path(common.out, i, n), panels, title, pixel_nm, physical ? "nm" : "d")) {
-          app::say(common, "--png: this build has no PLplot; no figures written");
-          break;
-        }
-        ++written;
-      }
-      if (written > 0) {
-        app::say(common, "wrote " + std::to_string(written) + " figure(s): " + figure_path(common.out, 0, n) +
-                             (written > 1 ? " ..." : "") + (n > figures ? " (--png-limit " + std::to_string(png_limit) + ")" : ""));
-      }
+    // Chunks of whole passes, about 16 MB of maps each, two in flight.
+    const int64_t pass = inference.maps_per_pass();
+    const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
+    const bool keep_truth = info.has_truth;
+    require_memory(2.0 * static_cast<double>(chunk * plane) * sizeof(float) * (keep_truth ? 3 : 2), host_memory_available(),
+                   "two chunks of " + std::to_string(chunk) + " maps");
+    Chunk chunks[2];
+    for (Chunk& c : chunks) {
+      c.field.resize(static_cast<std::size_t>(chunk * plane));
+      c.prediction.resize(c.field.size());
+      if (keep_truth) c.truth.resize(c.field.size());
     }
+    const auto load = [&](Chunk& c, int64_t first) {
+      c.first = first;
+      c.count = std::min(chunk, n - first);
+      reader.read(first, c.count, c.field.data(), keep_truth && !truth_file ? c.truth.data() : nullptr);
+      if (truth_file) truth_file->read(first, c.count, c.truth.data(), directions.data() + first);
+    };
+    const auto store = [&](const Chunk& c) { writer.append(c.prediction.data(), c.count); };
+
+    Progress progress("infer", n, "maps", !common.quiet);
+    load(chunks[0], 0);
+    int64_t k = 0;
+    for (int64_t first = 0; first < n; first += chunk, ++k) {
+      throw_if_interrupted();
+      Chunk& c = chunks[k % 2];
+      Chunk& other = chunks[(k + 1) % 2];
+      const int64_t next = first + chunk;
+      // The other chunk: written (it was computed last round), then refilled with the next maps.
+      std::future<void> io = std::async(std::launch::async, [&, k, next] {
+        if (k > 0) store(other);
+        if (next < n) load(other, next);
+      });
+      inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(),
+                    report.residuals().empty() ? nullptr : report.residuals().data() + first);
+      report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr);
+      io.get();  // its errors surface here
+      progress.update(first + c.count);
+    }
+    store(chunks[(k - 1) % 2]);
+    progress.finish();
+    writer.commit(report.residuals(), residual_note, report.mse());
+    report.finish(common);
   });
 }

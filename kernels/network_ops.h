@@ -67,12 +67,15 @@ struct MaxPool2x2 {
   MAGCNN_HD void at(int64_t row, int64_t col) const {
     const int64_t width = 2 * cols;
     const T* w = x + 2 * row * width + 2 * col;
-    const T v[4] = {w[0], w[1], w[width], w[width + 1]};
-    int best = 0;
-    for (int k = 1; k < 4; ++k)
-      if (v[k] > v[best]) best = k;
-    y[row * cols + col] = v[best];
-    argmax[row * cols + col] = static_cast<unsigned char>(best);
+    // The first maximum of the window, in arithmetic rather than branches: a branch on the data is
+    // mispredicted half the time (the loop form took a quarter of the CPU's forward pass). On a tie the
+    // earlier pixel wins, in each pair and between the pairs (max(p, q) is q only when p < q).
+    const T a = w[0], b = w[1], c = w[width], d = w[width + 1];
+    const int top_right = b > a, bottom_right = d > c;
+    const T top = a < b ? b : a, bottom = c < d ? d : c;
+    const int lower = top < bottom;
+    y[row * cols + col] = top < bottom ? bottom : top;
+    argmax[row * cols + col] = static_cast<unsigned char>(lower * (2 + bottom_right) + (1 - lower) * top_right);
   }
   MAGCNN_HD void operator()(int64_t i) const { at(i / cols, i % cols); }
 };

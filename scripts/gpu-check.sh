@@ -80,4 +80,22 @@ if [ -x build-gpu/apps/magcnn-train ]; then
     rm -rf "$(dirname "$run")"
   done
 fi
+if [ -x build-gpu/apps/magcnn-infer ]; then
+  # Inference on the GPU against the CPU on the same maps and model: the whole process, then the
+  # predictions compared (float on both; they should agree to about 1e-5).
+  work=$(mktemp -d)
+  ./build-gpu/apps/magcnn-train --device cuda --epochs 2 --out "$work/run" > "$work/train.log" 2>&1
+  ./build-gpu/apps/magcnn-generate --device cuda --count 5000 --seed 9 --out "$work/set.h5" > /dev/null 2>&1
+  for device in cuda cpu; do
+    log "magcnn-infer --device $device, 5000 maps:"
+    ( time ./build-gpu/apps/magcnn-infer --device $device --model "$work/run/model.h5" --in "$work/set.h5" \
+        --out "$work/pred_$device.h5" ) 2>&1 | grep -E "^(device|network|MSE|physics|real)|error" | tee -a "$OUT/summary.txt"
+  done
+  if command -v python3 >/dev/null && python3 -c "import h5py" 2>/dev/null; then
+    python3 -c "import h5py, numpy as np; a = h5py.File('$work/pred_cuda.h5')['m'][()]; b = h5py.File('$work/pred_cpu.h5')['m'][()]; \
+print('infer cuda vs cpu: max |diff| %.3g, relative L2 %.3g' % (abs(a - b).max(), np.linalg.norm(a - b) / np.linalg.norm(b)))" \
+      | tee -a "$OUT/summary.txt"
+  fi
+  rm -rf "$work"
+fi
 log "total: $(( $(date +%s) - start )) s"

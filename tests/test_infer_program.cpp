@@ -614,7 +614,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   // Refused by the training-set reader ("Bz must be [N, H, W], has rank 2"): read_physical_hdf5's own
   // message for this case ("not a training set") is never reached; either names the file.
   expect_refusal("--in " + path("normalized.h5"), path("normalized.h5"));
-  expect_refusal("--in " + path("truth.h5") + G, "the truth m has shape other than Bz's");
+  expect_refusal("--in " + path("truth.h5") + G, "the truth m has another shape than Bz");
   expect_refusal("--in " + path("angles.h5") + G, "theta must be [2]");
   expect_refusal("--in " + path("text_attr.h5") + " --standoff 1e-7 --thickness 1e-8 --Ms 4.8e5", "--pixel-size");
   expect_refusal("--in " + path("huge.h5") + G, "damaged");

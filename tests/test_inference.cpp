@@ -12,6 +12,7 @@
 #include "magcnn/inference.h"
 #include "magcnn/predictor.h"
 #include "magcnn/resample.h"
+#include "counting_backend.h"
 #include "reference.h"
 
 namespace magcnn::test {
@@ -299,6 +300,38 @@ TEST(Pipeline, UnitsAndScaleInvarianceGiveTheSameNormalizedField) {
   Inference in_big(*cpu, model, big, o);
   in_big.run(tesla.data(), 1, nullptr, p_s.data(), nullptr);
   EXPECT_LT(relative_l2(p_s, p_t), 1e-6);
+}
+
+TEST(Pipeline, BatchesAllocateAndPlanNothing) {
+  CountingBackend backend(make_cpu_backend());
+  const uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  const ModelFile model = random_model(seed, false);
+  ModelFile shape_model = model;
+  MapGrid grid = grid_of(40, 5e-9, 10e-9);
+  InferenceOptions o;
+  o.predictor.max_batch = 3;
+  Inference inference(backend, shape_model, grid, o);
+  ASSERT_TRUE(inference.computes_residual());
+  const int allocations = backend.allocations, host = backend.host_allocations, plans = backend.plans;
+  std::vector<float> field(static_cast<std::size_t>(7 * 40 * 40)), out(field.size());
+  for (int i = 0; i < 7; ++i) {
+    std::vector<float> one = bumps(rng, 40, 40, 4.0);
+    for (float& v : one) v *= 1e-3f;
+    std::copy(one.begin(), one.end(), field.begin() + i * 1600);
+  }
+  std::vector<ResidualReport> reports(7);
+  for (const int64_t count : {7, 1, 5}) inference.run(field.data(), count, nullptr, out.data(), reports.data());
+  EXPECT_EQ(backend.allocations, allocations);
+  EXPECT_EQ(backend.host_allocations, host);
+  EXPECT_EQ(backend.plans, plans);
+  // The pipelined groups give what one map at a time gives.
+  std::vector<float> single(1600);
+  ResidualReport r;
+  inference.run(field.data() + 4 * 1600, 1, nullptr, single.data(), &r);
+  inference.run(field.data(), 7, nullptr, out.data(), reports.data());
+  EXPECT_EQ(std::vector<float>(out.begin() + 4 * 1600, out.begin() + 5 * 1600), single);
+  EXPECT_DOUBLE_EQ(reports[4].relative_l2, r.relative_l2);
 }
 
 TEST(Pipeline, RefusesMapsSmallerThanTheNetworkTakes) {

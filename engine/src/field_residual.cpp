@@ -34,36 +34,71 @@ bool solve3(std::array<std::array<double, 3>, 3> g, std::array<double, 3> r, std
 
 }  // namespace
 
-FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit)
-    : backend_(backend), ny_(ny), nx_(nx) {
+FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps)
+    : backend_(backend), ny_(ny), nx_(nx), max_maps_(max_maps) {
+  MAGCNN_REQUIRE(max_maps >= 1, "FieldResidual needs max_maps >= 1");
   ForwardOptions o;
   o.method = ForwardMethod::Exact;
   o.unit = unit;
-  o.max_batch = 3;
+  o.max_batch = 3 * max_maps;  // each map three times: along x, y and z
   o.dtype = DType::F32;
   o.dtype_from_backend = false;
   model_ = std::make_unique<ForwardModel>(backend, geometry, ny, nx, o);
-  shape_ = Tensor(backend, DType::F32, Shape{3, ny, nx});
-  directions_ = Tensor(backend, DType::F32, Shape{3, 3});
-  directions_.upload(std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1});
-  basis_ = Tensor(backend, DType::F32, Shape{3, model_->out_ny(), model_->out_nx()});
-  const auto plane = static_cast<std::size_t>(ny * nx);
-  stage_.resize(3 * plane);
-  basis_host_.resize(3 * plane);
-  predicted_.resize(plane);
+  shape_ = Tensor(backend, DType::F32, Shape{3 * max_maps, ny, nx});
+  directions_ = Tensor(backend, DType::F32, Shape{3 * max_maps, 3});
+  std::vector<float> axes(static_cast<std::size_t>(9 * max_maps), 0.0f);
+  for (int64_t i = 0; i < 3 * max_maps; ++i) axes[static_cast<std::size_t>(3 * i + i % 3)] = 1.0f;
+  directions_.upload(axes);
+  basis_ = Tensor(backend, DType::F32, Shape{3 * max_maps, model_->out_ny(), model_->out_nx()});
+  const auto values = static_cast<std::size_t>(3 * max_maps * ny * nx);
+  stage_.resize(values);
+  basis_host_.resize(values);
 }
 
 FieldResidual::~FieldResidual() = default;
 
+int64_t FieldResidual::maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted) {
+  const double budget = 0.25 * static_cast<double>(backend.available_memory());
+  ForwardOptions o;
+  o.dtype = DType::F32;
+  o.dtype_from_backend = false;
+  int64_t maps = std::max<int64_t>(1, wanted);
+  for (; maps > 1; maps /= 2) {
+    o.max_batch = 3 * maps;
+    if (budget <= 0 || ForwardModel::memory_bytes(backend, ny, nx, o) <= budget) break;
+  }
+  return maps;
+}
+
+void FieldResidual::evaluate(int64_t count, const float* amplitude, const float* measured,
+                             const std::optional<std::array<double, 3>>* directions, ResidualReport* reports) {
+  MAGCNN_REQUIRE(count >= 1 && count <= max_maps_, "FieldResidual::evaluate takes 1 to " << max_maps_ << " maps, not " << count);
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
+  for (int64_t i = 0; i < count; ++i)
+    for (int k = 0; k < 3; ++k)
+      std::copy(amplitude + i * plane, amplitude + (i + 1) * plane, stage_.begin() + static_cast<std::ptrdiff_t>((3 * i + k) * plane));
+  const std::size_t values = static_cast<std::size_t>(3 * count) * plane;
+  backend_.upload(shape_.data<float>(), stage_.data(), values * sizeof(float));
+  model_->compute_collinear(shape_.view().slice(0, 3 * count), directions_.view().slice(0, 3 * count),
+                            basis_.view().slice(0, 3 * count));
+  backend_.download(basis_host_.data(), basis_.data<float>(), values * sizeof(float));
+  for (int64_t i = 0; i < count; ++i) {
+    const float* base = basis_host_.data() + 3 * i * plane;
+    const float* F[3] = {base, base + plane, base + 2 * plane};
+    reports[i] = fit(F, measured + i * plane, directions ? directions[i] : std::nullopt);
+  }
+}
+
 ResidualReport FieldResidual::evaluate(const float* amplitude, const float* measured,
                                        const std::optional<std::array<double, 3>>& direction) {
-  const auto plane = static_cast<std::size_t>(ny_ * nx_);
-  for (int k = 0; k < 3; ++k) std::copy(amplitude, amplitude + plane, stage_.begin() + static_cast<std::ptrdiff_t>(k * plane));
-  shape_.upload(stage_);
-  model_->compute_collinear(shape_, directions_, basis_);
-  basis_.download(basis_host_.data(), basis_host_.size() * sizeof(float));
-  const float* F[3] = {basis_host_.data(), basis_host_.data() + plane, basis_host_.data() + 2 * plane};
+  ResidualReport r;
+  evaluate(1, amplitude, measured, &direction, &r);
+  return r;
+}
 
+ResidualReport FieldResidual::fit(const float* const F[3], const float* measured,
+                                  const std::optional<std::array<double, 3>>& direction) const {
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
   ResidualReport report;
   std::array<double, 3> u{0, 0, 1};
   if (direction) {
@@ -98,7 +133,6 @@ ResidualReport FieldResidual::evaluate(const float* amplitude, const float* meas
   double diff = 0, norm = 0, signal = 0;
   for (std::size_t p = 0; p < plane; ++p) {
     const double b = u[0] * F[0][p] + u[1] * F[1][p] + u[2] * F[2][p];
-    predicted_[p] = static_cast<float>(b);
     diff += (b - measured[p]) * (b - measured[p]);
     norm += double(measured[p]) * measured[p];
     signal += b * b;

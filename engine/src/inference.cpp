@@ -30,57 +30,82 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
   if (options.residual && model.config.data.target == TargetKind::Shape) {
-    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx,
-                                                grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla);
+    const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
+    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit,
+                                                FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass()));
   }
   const auto model_plane = static_cast<std::size_t>(model_ny() * model_nx());
   const auto maps = static_cast<std::size_t>(maps_per_pass());
   b_.resize(maps * model_plane);
-  y_.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));
-  back_.resize(static_cast<std::size_t>(grid.ny * grid.nx));
-  measured_.resize(back_.size());
+  for (std::vector<float>& y : y_) y.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));
+  if (grid.tesla_per_unit != 1 && !grid.normalized) measured_.resize(maps * static_cast<std::size_t>(grid.ny * grid.nx));
 }
 
 Inference::~Inference() = default;
 
+// Maps [first, first + n) onto the model's grid, normalized, into b_.
+void Inference::prepare(const float* field, int64_t first, int64_t n) {
+  const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx();
+  for (int64_t i = 0; i < n; ++i) {
+    float* b = b_.data() + i * model_plane;
+    to_model_.apply(field + (first + i) * plane, b);
+    if (to_b_ != 1)
+      for (int64_t p = 0; p < model_plane; ++p) b[p] = static_cast<float>(b[p] * to_b_);
+  }
+  // The network saw |b| below about 1 (a film of |m| <= 1 gives no more); far beyond, its output
+  // means nothing: almost surely a wrong Ms, thickness or unit.
+  for (int64_t i = 0; i < n * model_plane; ++i)
+    MAGCNN_REQUIRE(std::fabs(b_[i]) <= kMaxNormalizedField,
+                   "map " << first + i / model_plane << ": the normalized field b = Bz 2d / (mu0 Ms t) reaches " << b_[i]
+                          << "; a film with |m| <= 1 gives |b| below about 1: check Ms, the thickness and the unit");
+  b_last_.assign(b_.begin() + (n - 1) * model_plane, b_.begin() + n * model_plane);
+}
+
+// The network's output y for maps [first, first + n) back onto the input's grid, and their residuals.
+void Inference::conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n,
+                         const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports) {
+  const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx(), C = predictor_->out_channels();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* yi = y.data() + i * C * model_plane;
+    float* out = prediction + (first + i) * plane;
+    from_model_.apply(yi, out);
+    if (!from_model_.identity()) {
+      // Cubic interpolation rings at the sharp edges of a film; the result stays within what the
+      // network predicted.
+      const auto [lo, hi] = std::minmax_element(yi, yi + model_plane);
+      for (int64_t p = 0; p < plane; ++p) out[p] = std::clamp(out[p], *lo, *hi);
+    }
+  }
+  if (!residual_) return;
+  const float* measured = field + first * plane;
+  if (!measured_.empty()) {
+    for (int64_t p = 0; p < n * plane; ++p) measured_[p] = static_cast<float>(measured[p] * grid_.tesla_per_unit);
+    measured = measured_.data();
+  }
+  for (int64_t done = 0; done < n; done += residual_->max_maps()) {
+    const int64_t k = std::min(residual_->max_maps(), n - done);
+    residual_->evaluate(k, prediction + (first + done) * plane, measured + done * plane,
+                        directions ? directions + first + done : nullptr, reports + first + done);
+  }
+}
+
+// Group g + 1 is prepared and group g - 1 concluded while the device runs group g.
 void Inference::run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
                     ResidualReport* reports) {
-  const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx(), C = predictor_->out_channels();
-  for (int64_t first = 0; first < count; first += maps_per_pass()) {
-    const int64_t n = std::min(maps_per_pass(), count - first);
-    for (int64_t i = 0; i < n; ++i) {
-      float* b = b_.data() + i * model_plane;
-      to_model_.apply(field + (first + i) * plane, b);
-      if (to_b_ != 1)
-        for (int64_t p = 0; p < model_plane; ++p) b[p] = static_cast<float>(b[p] * to_b_);
-    }
-    // The network saw |b| below about 1 (a film of |m| <= 1 gives no more); far beyond, its output
-    // means nothing: almost surely a wrong Ms, thickness or unit.
-    for (int64_t i = 0; i < n * model_plane; ++i)
-      MAGCNN_REQUIRE(std::fabs(b_[i]) <= kMaxNormalizedField,
-                     "map " << first + i / model_plane << ": the normalized field b = Bz 2d / (mu0 Ms t) reaches " << b_[i]
-                            << "; a film with |m| <= 1 gives |b| below about 1: check Ms, the thickness and the unit");
-    b_last_.assign(b_.begin() + (n - 1) * model_plane, b_.begin() + n * model_plane);
-    predictor_->predict(b_.data(), n, y_.data());
-    for (int64_t i = 0; i < n; ++i) {
-      const float* y = y_.data() + i * C * model_plane;
-      float* out = prediction + (first + i) * plane;
-      from_model_.apply(y, out);
-      if (!from_model_.identity()) {
-        // Cubic interpolation rings at the sharp edges of a film; the result stays within what the
-        // network predicted.
-        const auto [lo, hi] = std::minmax_element(y, y + model_plane);
-        for (int64_t p = 0; p < plane; ++p) out[p] = std::clamp(out[p], *lo, *hi);
-      }
-      if (residual_) {
-        const float* measured = field + (first + i) * plane;
-        if (grid_.tesla_per_unit != 1 && !grid_.normalized) {
-          for (int64_t p = 0; p < plane; ++p) measured_[p] = static_cast<float>(measured[p] * grid_.tesla_per_unit);
-          measured = measured_.data();
-        }
-        reports[first + i] = residual_->evaluate(out, measured, directions ? directions[first + i] : std::nullopt);
-      }
-    }
+  const int64_t G = maps_per_pass();
+  int64_t previous = -1, previous_n = 0;
+  for (int64_t first = 0, g = 0; first < count; first += G, ++g) {
+    const int64_t n = std::min(G, count - first);
+    prepare(field, first, n);
+    predictor_->submit(b_.data(), n, y_[g % 2].data());
+    if (previous >= 0) conclude(field, y_[(g - 1) % 2], previous, previous_n, directions, prediction, reports);
+    previous = first;
+    previous_n = n;
+  }
+  predictor_->finish();
+  if (previous >= 0) {
+    const int64_t groups = (count + G - 1) / G;
+    conclude(field, y_[(groups - 1) % 2], previous, previous_n, directions, prediction, reports);
   }
 }
 

@@ -41,7 +41,7 @@ Format sniff_format(const std::string& path) {
   throw InvalidInput(path + " is neither HDF5, NumPy .npy nor PNG (by its first bytes): magcnn-infer reads those three");
 }
 
-void set_shape(FieldMaps& m, const std::vector<int64_t>& dims, const std::string& what) {
+void set_shape(FieldMapsInfo& m, const std::vector<int64_t>& dims, const std::string& what) {
   MAGCNN_REQUIRE(dims.size() == 2 || dims.size() == 3,
                  m.path << ": " << what << " has rank " << dims.size() << "; field maps are [H, W] or [N, H, W]");
   m.batched = dims.size() == 3;
@@ -53,91 +53,163 @@ void set_shape(FieldMaps& m, const std::vector<int64_t>& dims, const std::string
                                                 << " pixels; a map needs at least 2 x 2");
 }
 
-void read_training(FieldMaps& m) {
-  TrainingSet s = read_training_set(m.path);
-  m.format = "HDF5 training set";
-  set_shape(m, {s.count, s.ny, s.nx}, "Bz");
-  m.field = std::move(s.b);
-  m.unit = MapUnit::Normalized;
-  m.pixel_size_over_standoff = s.pixel_size_over_standoff;
-  m.thickness_over_standoff = s.thickness_over_standoff;
-  m.truth = std::move(s.m);
-  m.truth_target = s.target;
-  m.theta = std::move(s.theta);
-  m.phi = std::move(s.phi);
-  m.note = s.note;
-}
-
-void read_physical_hdf5(FieldMaps& m, const h5::File& f) {
-  m.format = "HDF5";
-  const auto dims = f.dims("Bz");
-  set_shape(m, dims, "dataset Bz");
-  m.field = f.read<float>("Bz");
-  const auto attr = [&](const char* name) {
-    AttributeValue v = f.attr_number("/", name);
-    return v.value || !v.problem.empty() ? v : f.attr_number("Bz", name);
-  };
-  m.attributes = GeometryAttributes{attr("pixel_size_m"), attr("standoff_m"), attr("thickness_m"), attr("Ms_A_per_m")};
-  std::optional<std::string> unit = f.attr_string("Bz", "unit");
-  if (!unit) unit = f.attr_string("/", "unit");
-  if (unit) {
-    try {
-      m.unit = parse_map_unit(*unit);
-    } catch (const InvalidInput& e) {
-      throw InvalidInput(m.path + ": attribute unit of Bz: " + e.what());
-    }
-    MAGCNN_REQUIRE(*m.unit != MapUnit::Normalized,
-                   m.path << ": Bz has unit 'normalized' but the file is not a training set (no m, theta, phi from magcnn-generate)");
-  }
-  if (f.has("m")) {
-    MAGCNN_REQUIRE(f.dims("m") == dims, m.path << ": the truth m has shape other than Bz's; it must match it");
-    m.truth = f.read<float>("m");
-    m.truth_target = f.attr_string("m", "target").value_or("shape");
-    MAGCNN_REQUIRE(m.truth_target == "shape" || m.truth_target == "polar",
-                   m.path << ": attribute target of m is '" << m.truth_target << "'; expected shape or polar");
-  }
-  if (f.has("theta") || f.has("phi")) {
-    MAGCNN_REQUIRE(f.has("theta") && f.has("phi"), m.path << ": a direction needs both theta and phi");
-    for (const char* name : {"theta", "phi"}) {
-      const auto d = f.dims(name);
-      MAGCNN_REQUIRE(d.size() == 1 && d[0] == m.n, m.path << ": " << name << " must be [" << m.n << "], one angle per map");
-    }
-    m.theta = f.read<double>("theta");
-    m.phi = f.read<double>("phi");
-    require_finite(m.theta.data(), m.n, m.path + ": theta", [](int64_t i) { return "map " + std::to_string(i); });
-    require_finite(m.phi.data(), m.n, m.path + ": phi", [](int64_t i) { return "map " + std::to_string(i); });
-  }
-}
-
-void read_npy_maps(FieldMaps& m) {
-  RealArray a = read_npy(m.path);
-  m.format = "NumPy";
-  set_shape(m, a.shape, "the array");
-  m.field.resize(a.values.size());
-  for (std::size_t i = 0; i < a.values.size(); ++i) {
-    // Finite doubles beyond float's range would become infinities: refuse them as such.
-    MAGCNN_REQUIRE(!std::isfinite(a.values[i]) || std::fabs(a.values[i]) < 3e38,
-                   m.path << ": value " << a.values[i] << " at index " << i << " does not fit a float");
-    m.field[i] = static_cast<float>(a.values[i]);
-  }
-}
-
-void read_png_map(FieldMaps& m, const FieldMapsOptions& options) {
-  MAGCNN_REQUIRE(options.png_range_G,
-                 m.path << " is a PNG image: give the field of its black and white with --range MIN MAX (gauss)");
-  const auto [lo, hi] = *options.png_range_G;
-  MAGCNN_REQUIRE(std::isfinite(lo) && std::isfinite(hi) && lo < hi,
-                 "--range " << lo << " " << hi << ": MIN must be below MAX, both finite (gauss)");
-  const GrayImage image = read_png_gray8(m.path);
-  m.format = "PNG";
-  set_shape(m, {image.height, image.width}, "the image");
-  m.field.resize(image.pixels.size());
-  for (std::size_t i = 0; i < image.pixels.size(); ++i)
-    m.field[i] = static_cast<float>(lo + (hi - lo) * image.pixels[i] / 255.0);
-  m.unit = MapUnit::Gauss;
-}
-
 }  // namespace
+
+struct FieldMapsReader::Impl {
+  FieldMapsInfo info;
+  std::optional<h5::File> file;     // a physical HDF5 file, read row by row
+  std::vector<float> field, truth;  // the others, read whole
+
+  void open_training() {
+    TrainingSet s = read_training_set(info.path);
+    info.format = "HDF5 training set";
+    set_shape(info, {s.count, s.ny, s.nx}, "Bz");
+    field = std::move(s.b);
+    truth = std::move(s.m);
+    info.unit = MapUnit::Normalized;
+    info.pixel_size_over_standoff = s.pixel_size_over_standoff;
+    info.thickness_over_standoff = s.thickness_over_standoff;
+    info.has_truth = true;
+    info.truth_target = s.target;
+    info.theta = std::move(s.theta);
+    info.phi = std::move(s.phi);
+    info.note = s.note;
+  }
+
+  void open_physical(h5::File f) {
+    FieldMapsInfo& m = info;
+    m.format = "HDF5";
+    const auto dims = f.dims("Bz");
+    set_shape(m, dims, "dataset Bz");
+    f.check_dataset("Bz");
+    const auto attr = [&](const char* name) {
+      AttributeValue v = f.attr_number("/", name);
+      return v.value || !v.problem.empty() ? v : f.attr_number("Bz", name);
+    };
+    m.attributes = GeometryAttributes{attr("pixel_size_m"), attr("standoff_m"), attr("thickness_m"), attr("Ms_A_per_m")};
+    std::optional<std::string> unit = f.attr_string("Bz", "unit");
+    if (!unit) unit = f.attr_string("/", "unit");
+    if (unit) {
+      try {
+        m.unit = parse_map_unit(*unit);
+      } catch (const InvalidInput& e) {
+        throw InvalidInput(m.path + ": attribute unit of Bz: " + e.what());
+      }
+      MAGCNN_REQUIRE(*m.unit != MapUnit::Normalized,
+                     m.path << ": Bz has unit 'normalized' but the file is not a training set (it holds no target m)");
+    }
+    if (f.has("m")) {
+      MAGCNN_REQUIRE(f.dims("m") == dims, m.path << ": the truth m has another shape than Bz; it must match it");
+      f.check_dataset("m");
+      m.has_truth = true;
+      m.truth_target = f.attr_string("m", "target").value_or("shape");
+      MAGCNN_REQUIRE(m.truth_target == "shape" || m.truth_target == "polar",
+                     m.path << ": attribute target of m is '" << m.truth_target << "'; expected shape or polar");
+    }
+    if (f.has("theta") || f.has("phi")) {
+      MAGCNN_REQUIRE(f.has("theta") && f.has("phi"), m.path << ": a direction needs both theta and phi");
+      for (const char* name : {"theta", "phi"}) {
+        const auto d = f.dims(name);
+        MAGCNN_REQUIRE(d.size() == 1 && d[0] == m.n, m.path << ": " << name << " must be [" << m.n << "], one angle per map");
+      }
+      m.theta = f.read<double>("theta");
+      m.phi = f.read<double>("phi");
+      require_finite(m.theta.data(), m.n, m.path + ": theta", [](int64_t i) { return "map " + std::to_string(i); });
+      require_finite(m.phi.data(), m.n, m.path + ": phi", [](int64_t i) { return "map " + std::to_string(i); });
+    }
+    file.emplace(std::move(f));
+  }
+
+  void open_npy() {
+    RealArray a = read_npy(info.path);
+    info.format = "NumPy";
+    set_shape(info, a.shape, "the array");
+    field.resize(a.values.size());
+    for (std::size_t i = 0; i < a.values.size(); ++i) {
+      // Finite doubles beyond float's range would become infinities: refuse them as such.
+      MAGCNN_REQUIRE(!std::isfinite(a.values[i]) || std::fabs(a.values[i]) < 3e38,
+                     info.path << ": value " << a.values[i] << " at index " << i << " does not fit a float");
+      field[i] = static_cast<float>(a.values[i]);
+    }
+  }
+
+  void open_png(const FieldMapsOptions& options) {
+    MAGCNN_REQUIRE(options.png_range_G,
+                   info.path << " is a PNG image: give the field of its black and white with --range MIN MAX (gauss)");
+    const auto [lo, hi] = *options.png_range_G;
+    MAGCNN_REQUIRE(std::isfinite(lo) && std::isfinite(hi) && lo < hi,
+                   "--range " << lo << " " << hi << ": MIN must be below MAX, both finite (gauss)");
+    const GrayImage image = read_png_gray8(info.path);
+    info.format = "PNG";
+    set_shape(info, {image.height, image.width}, "the image");
+    field.resize(image.pixels.size());
+    for (std::size_t i = 0; i < image.pixels.size(); ++i) field[i] = static_cast<float>(lo + (hi - lo) * image.pixels[i] / 255.0);
+    info.unit = MapUnit::Gauss;
+  }
+};
+
+FieldMapsReader::FieldMapsReader(const std::string& path, const FieldMapsOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& r = *impl_;
+  r.info.path = path;
+  const Format format = sniff_format(path);
+  MAGCNN_REQUIRE(format == Format::Png || !options.png_range_G, "--range is for PNG images; " << path << " is not one");
+  if (format == Format::Hdf5) {
+    h5::File f = h5::File::open(path);
+    // A normalized Bz without its target m is not one of our training sets: open_physical says so.
+    const bool training = (f.has("mloc") && f.has("Theta")) ||
+                          (f.has("Bz") && f.has("m") && f.attr_string("Bz", "unit").value_or("") == "normalized");
+    MAGCNN_REQUIRE(f.has("Bz") || training, path << ": no dataset 'Bz' (field maps [H, W] or [N, H, W])");
+    if (training) {
+      f.close();  // the training set's own reader opens it again
+      r.open_training();
+    } else {
+      r.open_physical(std::move(f));
+    }
+  } else if (format == Format::Npy) {
+    r.open_npy();
+  } else {
+    r.open_png(options);
+  }
+  FieldMapsInfo& m = r.info;
+  if (options.unit) {
+    MAGCNN_REQUIRE(*options.unit != MapUnit::Normalized || m.unit == MapUnit::Normalized,
+                   "--unit normalized is for training sets from magcnn-generate; " << path << " is not one");
+    MAGCNN_REQUIRE(m.unit != MapUnit::Normalized || *options.unit == MapUnit::Normalized,
+                   path << " is a training set (normalized field b); --unit " << map_unit_name(*options.unit) << " does not apply");
+    m.unit = options.unit;
+  }
+}
+
+FieldMapsReader::~FieldMapsReader() = default;
+
+const FieldMapsInfo& FieldMapsReader::info() const { return impl_->info; }
+
+void FieldMapsReader::read(int64_t first, int64_t count, float* field, float* truth) const {
+  const Impl& r = *impl_;
+  const FieldMapsInfo& m = r.info;
+  MAGCNN_REQUIRE(first >= 0 && count >= 1 && first + count <= m.n, "FieldMapsReader::read: maps " << first << " + " << count << " of " << m.n);
+  const int64_t plane = m.ny * m.nx, values = count * plane;
+  const bool want_truth = truth != nullptr && m.has_truth;
+  if (r.file) {
+    // An unbatched [H, W] map is read as its H rows.
+    const int64_t row = m.batched ? first : 0, rows = m.batched ? count : m.ny;
+    r.file->read_rows("Bz", row, rows, field);
+    if (want_truth) r.file->read_rows("m", row, rows, truth);
+  } else {
+    std::copy(r.field.begin() + first * plane, r.field.begin() + (first + count) * plane, field);
+    if (want_truth) std::copy(r.truth.begin() + first * plane, r.truth.begin() + (first + count) * plane, truth);
+  }
+  require_finite_maps(field, values, m.ny, m.nx, first, m.path + ": the field");
+  if (want_truth) require_finite_maps(truth, values, m.ny, m.nx, first, m.path + ": the truth m");
+  if (m.unit && *m.unit != MapUnit::Normalized) {
+    for (int64_t i = 0; i < values; ++i) {
+      const double tesla = std::fabs(double(field[i])) * tesla_per(*m.unit);
+      MAGCNN_REQUIRE(tesla <= kMaxField_T, m.path << ": the field reaches " << tesla << " T (read as " << map_unit_name(*m.unit)
+                                                  << ") at map " << first + i / plane << "; a stray field above a film is far below "
+                                                  << kMaxField_T << " T: check the unit (--unit T|G)");
+    }
+  }
+}
 
 MapUnit parse_map_unit(const std::string& text) {
   if (text == "T") return MapUnit::Tesla;
@@ -157,112 +229,103 @@ const char* map_unit_name(MapUnit u) {
 
 double tesla_per(MapUnit u) { return u == MapUnit::Gauss ? 1e-4 : 1.0; }
 
-FieldMaps read_field_maps(const std::string& path, const FieldMapsOptions& options) {
-  FieldMaps m;
-  m.path = path;
-  const Format format = sniff_format(path);
-  MAGCNN_REQUIRE(format == Format::Png || !options.png_range_G, "--range is for PNG images; " << path << " is not one");
-  if (format == Format::Hdf5) {
-    bool training = false;
-    {
-      const h5::File f = h5::File::open(path);
-      // A normalized Bz without its target m is not one of our training sets: read_physical_hdf5 says so.
-      training = (f.has("mloc") && f.has("Theta")) ||
-                 (f.has("Bz") && f.has("m") && f.attr_string("Bz", "unit").value_or("") == "normalized");
-      MAGCNN_REQUIRE(f.has("Bz") || training, path << ": no dataset 'Bz' (field maps [H, W] or [N, H, W])");
-      if (!training) read_physical_hdf5(m, f);
-    }
-    // A training set's own reader opens the file again: this one is closed first.
-    if (training) read_training(m);
-  } else if (format == Format::Npy) {
-    read_npy_maps(m);
+struct PredictionWriter::Impl {
+  PredictionHeader header;
+  AtomicOutput out;
+  h5::File file;
+  h5::Appendable maps;
+  int64_t written = 0;
+  Impl(const std::string& path, const PredictionHeader& h, const std::vector<std::string>& inputs)
+      : header(h),
+        out(path, inputs, 4.0 * static_cast<double>(h.n) * static_cast<double>(h.ny * h.nx) + 1e5),
+        file(h5::File::create(out.temporary(), out.path(), true)) {}
+};
+
+PredictionWriter::PredictionWriter(const std::string& path, const PredictionHeader& h, const std::vector<std::string>& inputs) {
+  MAGCNN_REQUIRE(h.n >= 1 && h.ny >= 1 && h.nx >= 1 && (h.batched || h.n == 1),
+                 "a prediction file of " << h.n << " map(s) of " << h.ny << " x " << h.nx << (h.batched ? "" : ", unbatched"));
+  impl_ = std::make_unique<Impl>(path, h, inputs);
+  h5::File& f = impl_->file;
+  const bool polar = h.target == "polar";
+  const std::string name = polar ? "theta" : "m";
+  // Unbatched: the [ny, nx] map is appended as ny rows of nx values.
+  impl_->maps = h.batched ? f.appendable(name, h5::Type::F32, {h.ny, h.nx}, false, h.n) : f.appendable(name, h5::Type::F32, {h.nx}, false, h.ny);
+  f.set_attr(name, "unit", std::string(polar ? "rad" : "M/Ms"));
+  f.set_attr(name, "definition", std::string(polar ? "polar angle of m inside the film, 0 outside" : "amplitude |m| = |M| / Ms"));
+  f.set_attr("/", "format", std::string("magcnn predictions"));
+  f.set_attr("/", "format_version", int64_t{1});
+  f.set_attr("/", "input", h.input);
+  f.set_attr("/", "input_format", h.input_format);
+  f.set_attr("/", "input_unit", h.input_unit);
+  f.set_attr("/", "model", h.model);
+  f.set_attr("/", "model_settings", h.model_summary);
+  f.set_attr("/", "resampling", h.resampling);
+  f.set_attr("/", "target", h.target);
+  if (h.physical) {
+    f.set_attr("/", "pixel_size_m", h.geometry.pixel_size_m);
+    f.set_attr("/", "standoff_m", h.geometry.standoff_m);
+    f.set_attr("/", "thickness_m", h.geometry.thickness_m);
+    f.set_attr("/", "Ms_A_per_m", h.geometry.Ms_A_per_m);
   } else {
-    read_png_map(m, options);
+    f.set_attr("/", "pixel_size_over_standoff", h.geometry.pixel_size_m);
+    f.set_attr("/", "thickness_over_standoff", h.geometry.thickness_m);
   }
-  require_finite_maps(m.field.data(), m.n * m.ny * m.nx, m.ny, m.nx, 0, path + ": the field");
-  if (!m.truth.empty()) require_finite_maps(m.truth.data(), m.n * m.ny * m.nx, m.ny, m.nx, 0, path + ": the truth m");
-  if (options.unit) {
-    MAGCNN_REQUIRE(*options.unit != MapUnit::Normalized || m.unit == MapUnit::Normalized,
-                   "--unit normalized is for training sets from magcnn-generate; " << path << " is not one");
-    MAGCNN_REQUIRE(m.unit != MapUnit::Normalized || *options.unit == MapUnit::Normalized,
-                   path << " is a training set (normalized field b); --unit " << map_unit_name(*options.unit) << " does not apply");
-    m.unit = options.unit;
-  }
-  if (m.unit && *m.unit != MapUnit::Normalized) {
-    const auto [lo, hi] = std::minmax_element(m.field.begin(), m.field.end());
-    const double largest = std::max(std::fabs(double(*lo)), std::fabs(double(*hi))) * tesla_per(*m.unit);
-    MAGCNN_REQUIRE(largest <= kMaxField_T, path << ": the field reaches " << largest << " T (read as "
-                                                << map_unit_name(*m.unit) << "); a stray field above a film is far below "
-                                                << kMaxField_T << " T: check the unit (--unit T|G)");
-  }
-  return m;
+  f.set_attr("/", "program", std::string("magcnn-infer ") + MAGCNN_VERSION);
 }
 
-void write_predictions(const std::string& path, const PredictionFile& p, const std::vector<std::string>& inputs) {
-  const int64_t plane = p.ny * p.nx;
-  MAGCNN_REQUIRE(p.n >= 1 && p.ny >= 1 && p.nx >= 1 && (p.batched || p.n == 1) &&
-                     static_cast<int64_t>(p.prediction.size()) == p.n * plane &&
-                     (static_cast<int64_t>(p.residuals.size()) == p.n || !p.residual_note.empty()) && (p.mse.empty() || static_cast<int64_t>(p.mse.size()) == p.n),
-                 "write_predictions: inconsistent sizes");
-  require_finite_maps(p.prediction.data(), p.n * plane, p.ny, p.nx, 0, "the prediction");
-  std::vector<double> rel(static_cast<std::size_t>(p.n)), theta(rel.size()), phi(rel.size()), scale(rel.size());
-  std::vector<double> fitted(rel.size());  // 1: the direction was fitted, 0: known
-  for (std::size_t i = 0; i < p.residuals.size(); ++i) {
-    const ResidualReport& r = p.residuals[i];
-    rel[i] = r.relative_l2;
-    theta[i] = r.theta_rad;
-    phi[i] = r.phi_rad;
-    scale[i] = r.scale;
-    fitted[i] = r.fitted ? 1 : 0;
-  }
-  if (p.residual_note.empty()) require_finite(rel.data(), p.n, "the physics residual", [](int64_t i) { return "map " + std::to_string(i); });
-  if (!p.mse.empty()) require_finite(p.mse.data(), p.n, "the MSE against the truth", [](int64_t i) { return "map " + std::to_string(i); });
+PredictionWriter::~PredictionWriter() = default;
 
-  AtomicOutput out(path, inputs, 4.0 * static_cast<double>(p.n * plane) + 1e5);
-  h5::File f = h5::File::create(out.temporary(), out.path(), true);
-  const std::string name = p.target == "polar" ? "theta" : "m";
-  std::vector<int64_t> dims = p.batched ? std::vector<int64_t>{p.n, p.ny, p.nx} : std::vector<int64_t>{p.ny, p.nx};
-  f.write(name, dims, p.prediction.data());
-  f.set_attr(name, "unit", std::string(p.target == "polar" ? "rad" : "M/Ms"));
-  f.set_attr(name, "definition", std::string(p.target == "polar" ? "polar angle of m inside the film, 0 outside"
-                                                                  : "amplitude |m| = |M| / Ms"));
-  const std::vector<int64_t> per_map{p.n};
-  if (p.residual_note.empty()) {
-    f.write("residual_relative_l2", per_map, rel.data());
+void PredictionWriter::append(const float* prediction, int64_t count) {
+  Impl& w = *impl_;
+  const PredictionHeader& h = w.header;
+  MAGCNN_REQUIRE(count >= 1 && w.written + count <= h.n, "prediction file of " << h.n << " maps: " << w.written << " written, " << count << " more given");
+  require_finite_maps(prediction, count * h.ny * h.nx, h.ny, h.nx, w.written, "the prediction");
+  w.maps.append(prediction, h.batched ? count : h.ny);
+  w.written += count;
+}
+
+void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note,
+                              const std::vector<double>& mse) {
+  Impl& w = *impl_;
+  const int64_t n = w.header.n;
+  MAGCNN_REQUIRE(w.written == n, "prediction file holds " << w.written << " of " << n << " maps");
+  MAGCNN_REQUIRE((static_cast<int64_t>(residuals.size()) == n) != !residual_note.empty() &&
+                     (mse.empty() || static_cast<int64_t>(mse.size()) == n),
+                 "PredictionWriter::commit: " << residuals.size() << " residuals and " << mse.size() << " MSEs for " << n << " maps");
+  h5::File& f = w.file;
+  const std::vector<int64_t> per_map{n};
+  const auto where = [](int64_t i) { return "map " + std::to_string(i); };
+  if (residual_note.empty()) {
+    std::vector<double> column[5];
+    for (const ResidualReport& r : residuals) {
+      column[0].push_back(r.relative_l2);
+      column[1].push_back(r.theta_rad);
+      column[2].push_back(r.phi_rad);
+      column[3].push_back(r.scale);
+      column[4].push_back(r.fitted ? 1.0 : 0.0);
+    }
+    const char* names[5] = {"residual_relative_l2", "residual_theta_rad", "residual_phi_rad", "residual_scale",
+                            "residual_direction_fitted"};
+    for (int c = 0; c < 5; ++c) {
+      require_finite(column[c].data(), n, std::string("the physics residual's ") + names[c], where);
+      f.write(names[c], per_map, column[c].data());
+    }
     f.set_attr("residual_relative_l2", "definition",
                std::string("||Bz(prediction) - Bz(measured)|| / ||Bz(measured)||, exact forward model, input grid"));
-    f.write("residual_theta_rad", per_map, theta.data());
-    f.write("residual_phi_rad", per_map, phi.data());
-    f.write("residual_scale", per_map, scale.data());
-    f.write("residual_direction_fitted", per_map, fitted.data());
+    f.set_attr("residual_scale", "definition",
+               std::string("fitted direction: |c| of the least-squares fit Bz ~ c . F (1 = the amplitude as predicted)"));
     f.set_attr("residual_direction_fitted", "definition",
                std::string("1: the direction was fitted to the field (least squares), 0: given by the input"));
   } else {
-    f.set_attr("/", "residual", p.residual_note);
+    f.set_attr("/", "residual", residual_note);
   }
-  if (!p.mse.empty()) f.write("mse_truth", per_map, p.mse.data());
-
-  f.set_attr("/", "format", std::string("magcnn predictions"));
-  f.set_attr("/", "format_version", int64_t{1});
-  f.set_attr("/", "input", p.input);
-  f.set_attr("/", "input_format", p.input_format);
-  f.set_attr("/", "input_unit", p.input_unit);
-  f.set_attr("/", "model", p.model);
-  f.set_attr("/", "model_settings", p.model_summary);
-  f.set_attr("/", "resampling", p.resampling);
-  f.set_attr("/", "target", p.target);
-  if (p.physical) {
-    f.set_attr("/", "pixel_size_m", p.geometry.pixel_size_m);
-    f.set_attr("/", "standoff_m", p.geometry.standoff_m);
-    f.set_attr("/", "thickness_m", p.geometry.thickness_m);
-    f.set_attr("/", "Ms_A_per_m", p.geometry.Ms_A_per_m);
-  } else {
-    f.set_attr("/", "pixel_size_over_standoff", p.geometry.pixel_size_m);
-    f.set_attr("/", "thickness_over_standoff", p.geometry.thickness_m);
+  if (!mse.empty()) {
+    require_finite(mse.data(), n, "the MSE against the truth", where);
+    f.write("mse_truth", per_map, mse.data());
   }
-  f.set_attr("/", "program", std::string("magcnn-infer ") + MAGCNN_VERSION);
+  w.maps.close();
   f.close();
-  out.commit();
+  w.out.commit();
 }
 
 }  // namespace magcnn

@@ -84,7 +84,8 @@ Predictor::Predictor(Backend& backend, const ModelFile& model, int64_t ny, int64
   } else {
     maps_per_pass_ = 1;
   }
-  require_memory(bytes(batch_, tile_h_, tile_w_), available,
+  const double plane_bytes = static_cast<double>(batch_ * tile_h_ * tile_w_) * sizeof(float);
+  require_memory(bytes(batch_, tile_h_, tile_w_) + 2 * plane_bytes * static_cast<double>(1 + spec_.out_channels), available,
                  "the network on " + std::to_string(batch_) + " tiles of " + std::to_string(tile_h_) + " x " +
                      std::to_string(tile_w_),
                  backend.kind() == DeviceKind::CUDA ? "GPU" : "host");
@@ -92,62 +93,110 @@ Predictor::Predictor(Backend& backend, const ModelFile& model, int64_t ny, int64
   params_ = std::make_unique<Parameters>(backend, spec_, DType::F32);
   load_parameters(model, *params_);
   net_ = std::make_unique<Network>(*params_, batch_, tile_h_, tile_w_);
-  x_ = Tensor(backend, DType::F32, Shape{batch_, 1, tile_h_, tile_w_});
-  const std::size_t plane = static_cast<std::size_t>(tile_h_ * tile_w_);
-  x_host_ = HostBuffer(backend, static_cast<std::size_t>(batch_) * plane * sizeof(float));
-  y_host_ = HostBuffer(backend, static_cast<std::size_t>(batch_ * spec_.out_channels) * plane * sizeof(float));
+  const std::size_t plane = static_cast<std::size_t>(tile_h_ * tile_w_) * sizeof(float);
+  for (Slot& s : slots_) {
+    s.x = Tensor(backend, DType::F32, Shape{batch_, 1, tile_h_, tile_w_});
+    s.y = Tensor(backend, DType::F32, Shape{batch_, spec_.out_channels, tile_h_, tile_w_});
+    s.x_host = HostBuffer(backend, static_cast<std::size_t>(batch_) * plane);
+    s.y_host = HostBuffer(backend, static_cast<std::size_t>(batch_ * spec_.out_channels) * plane);
+  }
+  lanes_ = backend.copy_lanes();
 }
 
 Predictor::~Predictor() = default;
 
-void Predictor::run_pass(int64_t items) {
-  const std::size_t plane = static_cast<std::size_t>(tile_h_ * tile_w_);
-  backend_.upload(x_.data<float>(), x_host_.data(), static_cast<std::size_t>(items) * plane * sizeof(float));
-  net_->forward(x_);
-  backend_.download(y_host_.data(), net_->output().data,
-                    static_cast<std::size_t>(items * spec_.out_channels) * plane * sizeof(float));
+const TileSpan& Predictor::row_of(int64_t tile) const {
+  return rows_[static_cast<std::size_t>(tile / static_cast<int64_t>(cols_.size()))];
+}
+const TileSpan& Predictor::col_of(int64_t tile) const {
+  return cols_[static_cast<std::size_t>(tile % static_cast<int64_t>(cols_.size()))];
+}
+
+// Tiles [first, first + items) of the maps in `b`: gathered into the slot's host buffer, uploaded, run
+// and downloaded, each step queued after what it depends on: the upload after the slot's previous pass
+// stopped reading its input, the output copy after its previous download.
+void Predictor::launch(const float* b, int64_t first, int64_t items, Slot& slot) {
+  CopyLanes& lanes = *lanes_;
+  const int64_t per_map = tiles_per_map(), th = tile_h_, tw = tile_w_;
+  lanes.host_wait(slot.downloaded);  // the slot's host buffers are free again
+  auto* x = static_cast<float*>(slot.x_host.data());
+  // Gather: each tile's pixels from its map, zeros beyond the map (the padding to a multiple of 4).
+  for (int64_t k = 0; k < items; ++k) {
+    const int64_t item = first + k, t = item % per_map;
+    const TileSpan& r = row_of(t);
+    const TileSpan& c = col_of(t);
+    float* dst = x + k * th * tw;
+    const float* src = b + (item / per_map) * ny_ * nx_;
+    for (int64_t i = 0; i < th; ++i) {
+      const int64_t row = r.origin + i;
+      float* line = dst + i * tw;
+      const int64_t inside = row < ny_ ? std::clamp<int64_t>(nx_ - c.origin, 0, tw) : 0;
+      if (inside > 0) std::memcpy(line, src + row * nx_ + c.origin, static_cast<std::size_t>(inside) * sizeof(float));
+      std::fill(line + inside, line + tw, 0.0f);
+    }
+  }
+  const std::size_t in_bytes = static_cast<std::size_t>(items * th * tw) * sizeof(float);
+  const std::size_t out_bytes = in_bytes * static_cast<std::size_t>(spec_.out_channels);
+  lanes.wait(Lane::Upload, slot.computed);
+  lanes.upload(slot.x.data<float>(), x, in_bytes);
+  lanes.wait(Lane::Compute, lanes.mark(Lane::Upload));
+  net_->forward(slot.x);
+  lanes.wait(Lane::Compute, slot.downloaded);
+  backend_.copy(slot.y.data<float>(), net_->output().data, out_bytes);
+  slot.computed = lanes.mark(Lane::Compute);
+  lanes.wait(Lane::Download, slot.computed);
+  lanes.download(slot.y_host.data(), slot.y.data<float>(), out_bytes);
+  slot.downloaded = lanes.mark(Lane::Download);
+}
+
+// Scatter: each tile's kept pixels inside the map, once its download is done.
+void Predictor::retire(const Pending& p) {
+  const Slot& slot = slots_[p.slot];
+  lanes_->host_wait(slot.downloaded);
+  const int64_t per_map = tiles_per_map(), C = spec_.out_channels, th = tile_h_, tw = tile_w_;
+  const auto* y = static_cast<const float*>(slot.y_host.data());
+  for (int64_t k = 0; k < p.items; ++k) {
+    const int64_t item = p.first + k, t = item % per_map;
+    const TileSpan& r = row_of(t);
+    const TileSpan& c = col_of(t);
+    const int64_t row_end = std::min(r.keep_end, ny_), col_end = std::min(c.keep_end, nx_);
+    if (col_end <= c.keep_begin) continue;
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const float* src = y + (k * C + ch) * th * tw;
+      float* dst = p.out + ((item / per_map) * C + ch) * ny_ * nx_;
+      for (int64_t row = r.keep_begin; row < row_end; ++row)
+        std::memcpy(dst + row * nx_ + c.keep_begin, src + (row - r.origin) * tw + (c.keep_begin - c.origin),
+                    static_cast<std::size_t>(col_end - c.keep_begin) * sizeof(float));
+    }
+  }
+}
+
+void Predictor::submit(const float* b, int64_t count, float* out) {
+  MAGCNN_REQUIRE(count >= 1 && count <= maps_per_pass_, "Predictor::submit takes 1 to " << maps_per_pass_ << " maps, not " << count);
+  const int64_t total = count * tiles_per_map();
+  for (int64_t first = 0; first < total; first += batch_) {
+    const int64_t items = std::min(batch_, total - first);
+    const int slot = next_slot_;
+    next_slot_ ^= 1;
+    launch(b, first, items, slots_[slot]);
+    if (pending_.active) retire(pending_);  // while this pass runs
+    pending_ = Pending{true, slot, first, items, out};
+  }
+}
+
+void Predictor::finish() {
+  if (!pending_.active) return;
+  pending_.active = false;
+  retire(pending_);
 }
 
 void Predictor::predict(const float* b, int64_t count, float* out) {
-  const int64_t per_map = tiles_per_map(), C = spec_.out_channels, th = tile_h_, tw = tile_w_;
-  const int64_t total = count * per_map;
-  auto* x = static_cast<float*>(x_host_.data());
-  const auto* y = static_cast<const float*>(y_host_.data());
-  for (int64_t first = 0; first < total; first += batch_) {
-    const int64_t items = std::min(batch_, total - first);
-    // Gather: each tile's pixels from its map, zeros beyond the map (the padding to a multiple of 4).
-    for (int64_t k = 0; k < items; ++k) {
-      const int64_t item = first + k, map = item / per_map, t = item % per_map;
-      const TileSpan& r = rows_[static_cast<std::size_t>(t / static_cast<int64_t>(cols_.size()))];
-      const TileSpan& c = cols_[static_cast<std::size_t>(t % static_cast<int64_t>(cols_.size()))];
-      float* dst = x + k * th * tw;
-      const float* src = b + map * ny_ * nx_;
-      for (int64_t i = 0; i < th; ++i) {
-        const int64_t row = r.origin + i;
-        float* line = dst + i * tw;
-        const int64_t inside = row < ny_ ? std::clamp<int64_t>(nx_ - c.origin, 0, tw) : 0;
-        if (inside > 0) std::memcpy(line, src + row * nx_ + c.origin, static_cast<std::size_t>(inside) * sizeof(float));
-        std::fill(line + inside, line + tw, 0.0f);
-      }
-    }
-    run_pass(items);
-    // Scatter: each tile's kept pixels inside the map.
-    for (int64_t k = 0; k < items; ++k) {
-      const int64_t item = first + k, map = item / per_map, t = item % per_map;
-      const TileSpan& r = rows_[static_cast<std::size_t>(t / static_cast<int64_t>(cols_.size()))];
-      const TileSpan& c = cols_[static_cast<std::size_t>(t % static_cast<int64_t>(cols_.size()))];
-      const int64_t row_end = std::min(r.keep_end, ny_), col_end = std::min(c.keep_end, nx_);
-      if (col_end <= c.keep_begin) continue;
-      for (int64_t ch = 0; ch < C; ++ch) {
-        const float* src = y + (k * C + ch) * th * tw;
-        float* dst = out + (map * C + ch) * ny_ * nx_;
-        for (int64_t row = r.keep_begin; row < row_end; ++row) {
-          std::memcpy(dst + row * nx_ + c.keep_begin, src + (row - r.origin) * tw + (c.keep_begin - c.origin),
-                      static_cast<std::size_t>(col_end - c.keep_begin) * sizeof(float));
-        }
-      }
-    }
+  const int64_t plane = ny_ * nx_;
+  for (int64_t first = 0; first < count; first += maps_per_pass_) {
+    const int64_t n = std::min(maps_per_pass_, count - first);
+    submit(b + first * plane, n, out + first * spec_.out_channels * plane);
   }
+  finish();
 }
 
 std::string Predictor::describe() const {

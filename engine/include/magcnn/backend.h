@@ -84,6 +84,28 @@ class StepGraph {
   virtual void replay() = 0;
 };
 
+// Copies that overlap the backend's compute: an upload lane and a download lane beside the compute
+// stream that every other call queues on (GPU: two more streams, ordered by events; CPU: each call done
+// at once, in the order given, so that the same calls give the same results). A Mark is a point in one
+// lane's work: a lane told to wait for it runs what is queued on it afterwards only once everything
+// queued on the marked lane before the mark is done; host_wait blocks the caller likewise. Host memory
+// must come from allocate_host() and be left alone until a mark after its copy has been waited for.
+enum class Lane { Upload, Compute, Download };
+
+class CopyLanes {
+ public:
+  using Mark = int64_t;
+  static constexpr Mark kNoMark = -1;  // waiting for it waits for nothing
+  // Marks are recycled: at most this many may be waited for after they were made.
+  static constexpr int kMarksInFlight = 16;
+  virtual ~CopyLanes() = default;
+  virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;    // on Lane::Upload
+  virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;  // on Lane::Download
+  virtual Mark mark(Lane lane) = 0;
+  virtual void wait(Lane lane, Mark m) = 0;
+  virtual void host_wait(Mark m) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -108,6 +130,8 @@ class Backend {
   virtual void zero(void* dst, std::size_t bytes) = 0;
   // Waits for all queued work; errors of asynchronous work surface here at the latest.
   virtual void synchronize() = 0;
+
+  virtual std::unique_ptr<CopyLanes> copy_lanes() = 0;
 
   virtual std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) = 0;
   virtual std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) = 0;

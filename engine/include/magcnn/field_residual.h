@@ -31,21 +31,29 @@ struct ResidualReport {
 
 class FieldResidual {
  public:
-  // For maps of ny x nx pixels of `geometry`, the field in `unit` (tesla, or b on a grid in units of d).
-  // The forward model runs in float on every backend: a residual needs no more digits.
-  FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit);
+  // For up to `max_maps` maps of ny x nx pixels of `geometry` per call, the field in `unit` (tesla, or b
+  // on a grid in units of d). The forward model runs in float on every backend: a residual needs no
+  // more digits.
+  FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps = 1);
   ~FieldResidual();
-  // amplitude, measured: [ny, nx] on the host. direction: a unit vector, or nullopt to fit one.
+  int64_t max_maps() const { return max_maps_; }
+  // The most maps per call, up to `wanted`, whose forward model takes at most a quarter of the backend's
+  // free memory (at least 1).
+  static int64_t maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted);
+  // `count` maps (1 <= count <= max_maps): amplitude, measured [count, ny, nx] on the host; directions:
+  // count unit vectors or nullopt (fit one), or nullptr (fit every one); reports [count].
+  void evaluate(int64_t count, const float* amplitude, const float* measured,
+                const std::optional<std::array<double, 3>>* directions, ResidualReport* reports);
+  // One map.
   ResidualReport evaluate(const float* amplitude, const float* measured, const std::optional<std::array<double, 3>>& direction);
-  // The field of the last evaluate()'s magnetization [ny, nx] (for figures and tests).
-  const std::vector<float>& predicted_field() const { return predicted_; }
 
  private:
+  ResidualReport fit(const float* const F[3], const float* measured, const std::optional<std::array<double, 3>>& direction) const;
   Backend& backend_;
-  int64_t ny_, nx_;
+  int64_t ny_, nx_, max_maps_;
   std::unique_ptr<ForwardModel> model_;
   Tensor shape_, directions_, basis_;
-  std::vector<float> stage_, basis_host_, predicted_;
+  std::vector<float> stage_, basis_host_;
 };
 
 }  // namespace magcnn

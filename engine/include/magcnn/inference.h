@@ -52,7 +52,9 @@ class Inference {
 
   // `count` maps [count, ny, nx] in the grid's unit -> prediction [count, ny, nx] on the input's grid
   // (the model's first output channel). directions[i]: map i's magnetization direction when known, else
-  // nullopt (fitted); reports[i]: its residual (untouched without one). Any count >= 1.
+  // nullopt (fitted), or directions == nullptr (fit all); reports[i]: its residual (untouched without
+  // one). Any count >= 1; maps_per_pass() at a time go through the network, the next ones prepared and
+  // the last ones finished on the host while the device computes.
   void run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
            ResidualReport* reports);
   // For people and the output file: the grids and the interpolation.
@@ -61,12 +63,16 @@ class Inference {
   const std::vector<float>& last_normalized() const { return b_last_; }
 
  private:
+  void prepare(const float* field, int64_t first, int64_t n);
+  void conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n,
+                const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports);
+
   MapGrid grid_;
   double to_b_ = 1;  // field unit -> b
   Resampler to_model_, from_model_;
   std::unique_ptr<Predictor> predictor_;
   std::unique_ptr<FieldResidual> residual_;
-  std::vector<float> b_, y_, back_, measured_, b_last_;
+  std::vector<float> b_, y_[2], measured_, b_last_;
 };
 
 }  // namespace magcnn

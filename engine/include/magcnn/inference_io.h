@@ -27,45 +27,74 @@ struct FieldMapsOptions {
   std::optional<std::pair<double, double>> png_range_G;  // --range MIN MAX: black and white of a PNG, gauss
 };
 
-struct FieldMaps {
+// What a field-maps file holds, but its maps.
+struct FieldMapsInfo {
   std::string path, format;  // format: "HDF5", "HDF5 training set", "NumPy", "PNG"
   int64_t n = 0, ny = 0, nx = 0;
-  bool batched = false;       // [N, H, W] rather than one [H, W] map
-  std::vector<float> field;   // [n, ny, nx] in `unit`
+  bool batched = false;         // [N, H, W] rather than one [H, W] map
   std::optional<MapUnit> unit;  // nullopt: the file does not say (then --unit must)
   GeometryAttributes attributes;  // physical files: on the root, else on Bz
   // Training sets: their grid in units of the standoff.
   double pixel_size_over_standoff = 0, thickness_over_standoff = 0;
-  std::vector<float> truth;        // [n, ny, nx], empty when the file holds no truth
-  std::string truth_target;        // what truth is: "shape" (|m|) or "polar" (theta)
+  bool has_truth = false;          // the file holds the truth m, [n, ny, nx]
+  std::string truth_target;        // what it is: "shape" (|m|) or "polar" (theta)
   std::vector<double> theta, phi;  // [n]: each map's magnetization direction, radians, when known
   std::string note;                // what a user should know about the data
 };
 
-// Reads every map of `path`, recognizing the format by the file's first bytes. HDF5: a training set from
-// magcnn-generate (Bz with unit = normalized, or the original project's layout) is read as a training
-// set; otherwise Bz [H, W] or [N, H, W] with the unit and geometry attributes, and optionally the truth m
+// Field maps read batch by batch, so that a file of many maps needs memory for a batch: HDF5 maps are
+// read as rows of their datasets; a training set, an .npy array and a PNG image are read whole at open
+// (a training set and an image are small; an .npy file is one array, checked against memory).
+//
+// The format is recognized by the file's first bytes. HDF5: a training set from magcnn-generate (Bz
+// with unit = normalized and its target m, or the original project's layout) is read as a training set;
+// otherwise Bz [H, W] or [N, H, W] with the unit and geometry attributes, and optionally the truth m
 // (same shape) and theta, phi [N]. NumPy: one float32/float64 array [H, W] or [N, H, W]. PNG: 8-bit
-// grayscale, black = MIN and white = MAX of png_range_G (required). Throws InvalidInput, naming the file,
-// for anything else: other formats, ranks or types, maps under 2 x 2 pixels, values that are not finite,
-// fields beyond 100 T (a unit mistake), a truth of another shape.
-FieldMaps read_field_maps(const std::string& path, const FieldMapsOptions& options);
+// grayscale, black = MIN and white = MAX of png_range_G (required). Opening throws InvalidInput, naming
+// the file, for anything else: other formats, ranks or types, maps under 2 x 2 pixels, a truth of
+// another shape; reading, for values that are not finite and fields beyond 100 T (a unit mistake).
+class FieldMapsReader {
+ public:
+  FieldMapsReader(const std::string& path, const FieldMapsOptions& options);
+  ~FieldMapsReader();
+  FieldMapsReader(const FieldMapsReader&) = delete;
+  FieldMapsReader& operator=(const FieldMapsReader&) = delete;
+  const FieldMapsInfo& info() const;
+  // Maps [first, first + count): field [count, ny, nx] in info().unit, and the truth into `truth` when
+  // the file has one and `truth` is not null.
+  void read(int64_t first, int64_t count, float* field, float* truth) const;
 
-// What magcnn-infer writes: the prediction on the input's grid, the physics residual and, with a truth,
-// the MSE against it, per map, with the geometry and the model's description as attributes.
-struct PredictionFile {
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// What magcnn-infer writes besides the maps: the input's grid and geometry and the model's description.
+struct PredictionHeader {
   int64_t n = 0, ny = 0, nx = 0;
   bool batched = true;
-  std::string target;                   // "shape": dataset m (|m|); "polar": dataset theta (radians)
-  std::vector<float> prediction;        // [n, ny, nx]
-  std::vector<ResidualReport> residuals;  // [n], unless residual_note says why there are none
-  std::string residual_note;            // non-empty: no residual was computed, and why (written instead)
-  std::vector<double> mse;              // [n], empty without a truth
-  bool physical = true;                 // geometry in SI (else the grid in units of d)
-  FilmGeometry geometry;                // physical: SI; else pixel and thickness in units of d
+  std::string target;   // "shape": dataset m (|m|); "polar": dataset theta (radians)
+  bool physical = true;  // geometry in SI (else the grid in units of d)
+  FilmGeometry geometry;  // physical: SI; else pixel and thickness in units of d
   std::string input, input_format, input_unit, model, model_summary, resampling;
 };
-// Writes `path` atomically (refusing a value that is not finite); `inputs` may not be overwritten.
-void write_predictions(const std::string& path, const PredictionFile& p, const std::vector<std::string>& inputs);
+
+// The prediction on the input's grid, batch by batch, then per map the physics residual and, with a
+// truth, the MSE against it. Written under a temporary name (created at construction, so that a path
+// that cannot be written fails before any work) and renamed into place by commit().
+class PredictionWriter {
+ public:
+  PredictionWriter(const std::string& path, const PredictionHeader& header, const std::vector<std::string>& inputs);
+  ~PredictionWriter();
+  // The next `count` maps [count, ny, nx]; InvalidInput on a value that is not finite.
+  void append(const float* prediction, int64_t count);
+  // residuals [n], or empty with `residual_note` saying why none was computed (written instead);
+  // mse [n] or empty without a truth. Throws if fewer maps were appended than announced.
+  void commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace magcnn

@@ -60,20 +60,46 @@ class Predictor {
   int64_t tile_w() const { return tile_w_; }
   int64_t tiles_per_map() const { return static_cast<int64_t>(rows_.size() * cols_.size()); }
   // b: `count` maps [count, ny, nx] of the normalized field b (host); out: [count, out_channels, ny, nx].
-  // Any count >= 1 (split into passes internally). Allocation-free.
+  // Any count >= 1. Allocation-free; returns when `out` is complete.
   void predict(const float* b, int64_t count, float* out);
+
+  // The same in steps that overlap the caller's work with the device's. submit() queues the passes of
+  // `count` maps (1 <= count <= maps_per_pass()) and returns with the last of them still running (on a
+  // GPU: uploads, the network and downloads each on their own stream, two passes in flight); `b` may be
+  // reused on return, `out` is complete once the next submit() or finish() has returned. So a caller
+  // prepares its next maps and finishes its previous ones while the device computes.
+  void submit(const float* b, int64_t count, float* out);
+  void finish();
   std::string describe() const;
 
  private:
-  void run_pass(int64_t items);
+  // One pass's buffers, two of them used in turn; the marks say when the device is done with them.
+  struct Slot {
+    Tensor x, y;            // device: the network's input and a copy of its output
+    HostBuffer x_host, y_host;
+    CopyLanes::Mark computed = CopyLanes::kNoMark, downloaded = CopyLanes::kNoMark;
+  };
+  struct Pending {  // the pass whose result is still on its way
+    bool active = false;
+    int slot = 0;
+    int64_t first = 0, items = 0;  // tiles [first, first + items) of its submit()'s maps
+    float* out = nullptr;
+  };
+  void launch(const float* b, int64_t first, int64_t items, Slot& slot);
+  void retire(const Pending& p);
+  const TileSpan& row_of(int64_t tile) const;
+  const TileSpan& col_of(int64_t tile) const;
+
   Backend& backend_;
   NetworkSpec spec_;
   int64_t ny_, nx_, tile_h_ = 0, tile_w_ = 0, batch_ = 0, maps_per_pass_ = 0;
   std::vector<TileSpan> rows_, cols_;
   std::unique_ptr<Parameters> params_;
   std::unique_ptr<Network> net_;
-  Tensor x_;
-  HostBuffer x_host_, y_host_;
+  Slot slots_[2];
+  int next_slot_ = 0;
+  Pending pending_;
+  std::unique_ptr<CopyLanes> lanes_;  // declared last: destroyed first, after its copies into the slots finish
 };
 
 }  // namespace magcnn

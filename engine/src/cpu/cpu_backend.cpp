@@ -18,6 +18,19 @@
 namespace magcnn {
 namespace {
 
+// Every copy is done when it is asked for, so every mark is reached when it is made.
+class CpuCopyLanes final : public CopyLanes {
+ public:
+  void upload(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  Mark mark(Lane) override { return next_++; }
+  void wait(Lane, Mark) override {}
+  void host_wait(Mark) override {}
+
+ private:
+  Mark next_ = 0;
+};
+
 class CpuBackend final : public Backend {
  public:
   DeviceKind kind() const override { return DeviceKind::CPU; }
@@ -50,6 +63,7 @@ class CpuBackend final : public Backend {
   void zero(void* dst, std::size_t bytes) override { std::memset(dst, 0, bytes); }
   void synchronize() override {}
 
+  std::unique_ptr<CopyLanes> copy_lanes() override { return std::make_unique<CpuCopyLanes>(); }
   std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cpu::make_fftw_plan(spec); }
 
   // Float: oneDNN, Winograd for 3 x 3 kernels between many channels, its direct algorithm otherwise (the

@@ -1,5 +1,5 @@
 // Pieces of the CUDA backend that live in their own files: cuFFT plans, the cuRAND device stream, cuDNN
-// convolutions, CUB sorting and CUDA graphs.
+// convolutions, CUB sorting, CUDA graphs and the copy lanes.
 #pragma once
 
 #include <memory>
@@ -14,5 +14,6 @@ std::unique_ptr<UniformStream> make_curand_stream(CudaContext& ctx, uint64_t see
 std::unique_ptr<ConvPlan> make_cudnn_conv(CudaContext& ctx, const ConvSpec& spec);
 std::unique_ptr<SortPlan> make_cub_sort(CudaContext& ctx, int64_t n);
 std::unique_ptr<StepGraph> make_cuda_graph(CudaContext& ctx, const std::function<void()>& work);
+std::unique_ptr<CopyLanes> make_copy_lanes(CudaContext& ctx);
 
 }  // namespace magcnn::cuda
