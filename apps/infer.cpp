@@ -189,9 +189,7 @@ int main(int argc, char** argv) {
     if (!info.note.empty()) app::say(common, "note: " + info.note);
     app::say(common, "resampling: " + inference.describe_resampling());
     app::say(common, "network: " + inference.predictor().describe());
-    const std::string residual_note = inference.computes_residual() ? ""
-                                      : shape_model ? "not computed (--no-residual)"
-                                                    : "not computed: a polar model predicts theta, not the amplitude |m|";
+    const std::string residual_note = inference.computes_residual() ? "" : "not computed (--no-residual)";
     if (!residual_note.empty()) app::say(common, "physics residual: " + residual_note);
     // The truth is compared when it is what the model predicts.
     const std::string target = target_kind_name(model.config.data.target);

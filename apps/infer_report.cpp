@@ -70,11 +70,16 @@ void InferenceReport::finish(const Common& common) {
     }
     if (residual_) {
       const ResidualReport& r = residuals_[k];
-      std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), direction %s theta %.1f, phi %.1f deg",
-                    r.relative_l2, r.fitted ? "fitted:" : "given:", r.theta_rad * kDeg, r.phi_rad * kDeg);
+      if (figures_.shape_model) {
+        std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), direction %s theta %.1f, phi %.1f deg",
+                      r.relative_l2, r.fitted ? "fitted:" : "given:", r.theta_rad * kDeg, r.phi_rad * kDeg);
+      } else {
+        std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), mean theta %.1f deg, phi %s %.1f deg",
+                      r.relative_l2, r.theta_rad * kDeg, r.fitted ? "fitted:" : "given:", r.phi_rad * kDeg);
+      }
       text += line;
       if (r.fitted) {
-        std::snprintf(line, sizeof line, ", amplitude scale %.3g", r.scale);
+        std::snprintf(line, sizeof line, figures_.shape_model ? ", amplitude scale %.3g" : ", in-plane scale %.3g", r.scale);
         text += line;
       }
     }

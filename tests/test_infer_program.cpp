@@ -445,12 +445,12 @@ TEST_F(InferProgram, Figures) {
   expect_only({"T.h5", "pred.h5", "pred.png", "set.h5", "set_0.png", "set_1.png", "set_2.png"});
 }
 
-// A model trained for the polar angle writes theta; no residual (it needs |m|), an MSE only against a
-// polar truth.
+// A model trained for the polar angle writes theta and its residual (phi given by the set, or fitted),
+// and an MSE only against a polar truth.
 TEST_F(InferProgram, PolarModel) {
   const ProgramResult r = infer("--in " + training_set() + " --out " + path("pred.h5"), polar_model());
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("physics residual: not computed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("physics residual (relative L2 of the field)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("holds a shape truth; the model predicts polar: no MSE"), std::string::npos) << r.out;
   {
     const h5::File f = h5::File::open(path("pred.h5"));
@@ -460,6 +460,9 @@ TEST_F(InferProgram, PolarModel) {
     EXPECT_EQ(f.dims("theta"), (std::vector<int64_t>{20, 16, 16}));
     EXPECT_EQ(f.attr_string("/", "target"), "polar");
     EXPECT_EQ(f.attr_string("theta", "unit"), "rad");
+    // The set gives every map's direction: its phi is used, not fitted.
+    for (const double fitted : f.read<double>("residual_direction_fitted")) EXPECT_EQ(fitted, 0.0);
+    for (const double rel : f.read<double>("residual_relative_l2")) EXPECT_TRUE(std::isfinite(rel) && rel >= 0);
   }
   const ProgramResult polar = infer("--in " + suite("polar_set.h5") + " --out " + path("polar.h5"), polar_model());
   ASSERT_EQ(polar.code, 0) << polar.err;
@@ -468,11 +471,11 @@ TEST_F(InferProgram, PolarModel) {
   EXPECT_EQ(f.dims("mse_truth"), (std::vector<int64_t>{10}));
 }
 
-// A residual that was not computed (a polar model, or --no-residual) leaves no residual datasets, only
-// a root attribute `residual` saying why: never a value a reader could take for a measured one.
+// A residual that was not computed (--no-residual) leaves no residual datasets, only a root attribute
+// `residual` saying why: never a value a reader could take for a measured one.
 TEST_F(InferProgram, ResidualThatWasNotComputedIsNotRecorded) {
   ASSERT_EQ(infer("--in " + training_set() + " --no-residual --out " + path("skipped.h5")).code, 0);
-  ASSERT_EQ(infer("--in " + training_set() + " --out " + path("polar.h5"), polar_model()).code, 0);
+  ASSERT_EQ(infer("--in " + training_set() + " --no-residual --out " + path("polar.h5"), polar_model()).code, 0);
   for (const char* out : {"skipped.h5", "polar.h5"}) {
     const h5::File f = h5::File::open(path(out));
     EXPECT_FALSE(f.has("residual_relative_l2")) << out << ": a residual that was not computed";

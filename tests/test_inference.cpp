@@ -396,5 +396,40 @@ TEST(Residual, NearZeroForTheTrueMagnetization) {
   EXPECT_DOUBLE_EQ(empty.relative_l2, 1.0);
 }
 
+TEST(Residual, PolarPredictionsOfTheTrueAngleExplainTheField) {
+  auto cpu = make_cpu_backend();
+  std::mt19937_64 rng(fresh_seed());
+  std::uniform_real_distribution<double> u01(0, 1);
+  // theta away from 0, where a polar target cannot tell the film from its surroundings.
+  const double theta = 0.3 + 2.5 * u01(rng), phi = 2 * M_PI * u01(rng);
+  const std::array<double, 3> u{std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
+  const int64_t ny = 36, nx = 44;
+  const FilmGeometry g{5e-9, 10e-9, 1e-9, 1e5};
+  const std::vector<float> measured = rectangle_field(ny, nx, 8, 27, 10, 30, u, g);
+  std::vector<float> angle(measured.size(), 0.0f);
+  for (int64_t y = 8; y < 27; ++y)
+    for (int64_t x = 10; x < 30; ++x) angle[y * nx + x] = static_cast<float>(theta);
+  FieldResidual residual(*cpu, g, ny, nx, FieldUnit::Tesla, 2);
+  ResidualReport r[2];
+  const std::optional<double> phis[2] = {phi, std::nullopt};
+  std::vector<float> two(2 * angle.size()), fields(2 * angle.size());
+  for (int k = 0; k < 2; ++k) {
+    std::copy(angle.begin(), angle.end(), two.begin() + k * angle.size());
+    std::copy(measured.begin(), measured.end(), fields.begin() + k * angle.size());
+  }
+  residual.evaluate_polar(2, two.data(), fields.data(), phis, r);
+  EXPECT_FALSE(r[0].fitted);
+  EXPECT_LT(r[0].relative_l2, 1e-5);
+  EXPECT_NEAR(r[0].theta_rad, theta, 1e-6);
+  EXPECT_TRUE(r[1].fitted);
+  EXPECT_LT(r[1].relative_l2, 1e-5);
+  EXPECT_NEAR(std::cos(r[1].phi_rad - phi), 1.0, 1e-8);
+  EXPECT_NEAR(r[1].scale, 1.0, 1e-5);
+  // The wrong angle does not explain the field.
+  for (float& a : two) a = a > 0 ? static_cast<float>(theta > 1.6 ? theta - 1.0 : theta + 1.0) : 0.0f;
+  residual.evaluate_polar(2, two.data(), fields.data(), phis, r);
+  EXPECT_GT(r[0].relative_l2, 0.1);
+}
+
 }  // namespace
 }  // namespace magcnn::test

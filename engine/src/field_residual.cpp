@@ -70,6 +70,14 @@ int64_t FieldResidual::maps_that_fit(const Backend& backend, int64_t ny, int64_t
   return maps;
 }
 
+void FieldResidual::forward_basis(int64_t count) {
+  const std::size_t values = static_cast<std::size_t>(3 * count * ny_ * nx_);
+  backend_.upload(shape_.data<float>(), stage_.data(), values * sizeof(float));
+  model_->compute_collinear(shape_.view().slice(0, 3 * count), directions_.view().slice(0, 3 * count),
+                            basis_.view().slice(0, 3 * count));
+  backend_.download(basis_host_.data(), basis_.data<float>(), values * sizeof(float));
+}
+
 void FieldResidual::evaluate(int64_t count, const float* amplitude, const float* measured,
                              const std::optional<std::array<double, 3>>* directions, ResidualReport* reports) {
   MAGCNN_REQUIRE(count >= 1 && count <= max_maps_, "FieldResidual::evaluate takes 1 to " << max_maps_ << " maps, not " << count);
@@ -77,15 +85,41 @@ void FieldResidual::evaluate(int64_t count, const float* amplitude, const float*
   for (int64_t i = 0; i < count; ++i)
     for (int k = 0; k < 3; ++k)
       std::copy(amplitude + i * plane, amplitude + (i + 1) * plane, stage_.begin() + static_cast<std::ptrdiff_t>((3 * i + k) * plane));
-  const std::size_t values = static_cast<std::size_t>(3 * count) * plane;
-  backend_.upload(shape_.data<float>(), stage_.data(), values * sizeof(float));
-  model_->compute_collinear(shape_.view().slice(0, 3 * count), directions_.view().slice(0, 3 * count),
-                            basis_.view().slice(0, 3 * count));
-  backend_.download(basis_host_.data(), basis_.data<float>(), values * sizeof(float));
+  forward_basis(count);
   for (int64_t i = 0; i < count; ++i) {
     const float* base = basis_host_.data() + 3 * i * plane;
     const float* F[3] = {base, base + plane, base + 2 * plane};
     reports[i] = fit(F, measured + i * plane, directions ? directions[i] : std::nullopt);
+  }
+}
+
+void FieldResidual::evaluate_polar(int64_t count, const float* theta, const float* measured, const std::optional<double>* phis,
+                                   ResidualReport* reports) {
+  MAGCNN_REQUIRE(count >= 1 && count <= max_maps_, "FieldResidual::evaluate_polar takes 1 to " << max_maps_ << " maps, not " << count);
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
+  std::vector<double> mean_theta(static_cast<std::size_t>(count), 0.0);
+  for (int64_t i = 0; i < count; ++i) {
+    float* sx = stage_.data() + 3 * i * plane;
+    float* sy = sx + plane;
+    float* sz = sy + plane;
+    double sum = 0;
+    int64_t film = 0;
+    for (std::size_t p = 0; p < plane; ++p) {
+      const float t = theta[i * plane + p];
+      const bool inside = t > kPolarFilmTheta;
+      sx[p] = sy[p] = inside ? std::sin(t) : 0.0f;
+      sz[p] = inside ? std::cos(t) : 0.0f;
+      sum += inside ? t : 0.0;
+      film += inside ? 1 : 0;
+    }
+    mean_theta[static_cast<std::size_t>(i)] = film > 0 ? sum / static_cast<double>(film) : 0.0;
+  }
+  forward_basis(count);
+  for (int64_t i = 0; i < count; ++i) {
+    const float* base = basis_host_.data() + 3 * i * plane;
+    const float* G[3] = {base, base + plane, base + 2 * plane};
+    reports[i] = fit_polar(G, measured + i * plane, phis ? phis[i] : std::nullopt);
+    reports[i].theta_rad = mean_theta[static_cast<std::size_t>(i)];
   }
 }
 
@@ -129,18 +163,67 @@ ResidualReport FieldResidual::fit(const float* const F[3], const float* measured
   report.theta_rad = std::acos(std::clamp(u[2], -1.0, 1.0));
   report.phi_rad = std::atan2(u[1], u[0]);
   if (report.phi_rad < 0) report.phi_rad += 2 * M_PI;
+  compare(F, u, measured, report);
+  if (report.fitted && report.empty) report.scale = 0;
+  return report;
+}
 
+ResidualReport FieldResidual::fit_polar(const float* const G[3], const float* measured, const std::optional<double>& phi) const {
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
+  ResidualReport report;
+  double a1 = 1, a2 = 0;
+  if (phi) {
+    a1 = std::cos(*phi);
+    a2 = std::sin(*phi);
+  } else {
+    // Least squares for (a1, a2) in Bz - G_z ~ a1 G_x + a2 G_y, then the unit (cos phi, sin phi).
+    report.fitted = true;
+    double g11 = 0, g12 = 0, g22 = 0, r1 = 0, r2 = 0;
+    for (std::size_t p = 0; p < plane; ++p) {
+      const double r = double(measured[p]) - G[2][p];
+      g11 += double(G[0][p]) * G[0][p];
+      g12 += double(G[0][p]) * G[1][p];
+      g22 += double(G[1][p]) * G[1][p];
+      r1 += double(G[0][p]) * r;
+      r2 += double(G[1][p]) * r;
+    }
+    const double det = g11 * g22 - g12 * g12, scale = std::max(g11, g22);
+    if (scale > 0 && det > 1e-12 * scale * scale) {
+      a1 = (g22 * r1 - g12 * r2) / det;
+      a2 = (g11 * r2 - g12 * r1) / det;
+    } else if (scale > 0) {  // the two in-plane fields are parallel: only the larger is fitted
+      a1 = g11 >= g22 ? r1 / g11 : 0;
+      a2 = g11 >= g22 ? 0 : r2 / g22;
+    } else {  // no in-plane magnetization at all: phi does not matter
+      a1 = 1;
+      a2 = 0;
+    }
+    report.scale = std::hypot(a1, a2);
+    if (report.scale > 0) {
+      a1 /= report.scale;
+      a2 /= report.scale;
+    } else {
+      a1 = 1;
+    }
+  }
+  report.phi_rad = std::atan2(a2, a1);
+  if (report.phi_rad < 0) report.phi_rad += 2 * M_PI;
+  compare(G, {a1, a2, 1.0}, measured, report);
+  return report;
+}
+
+void FieldResidual::compare(const float* const F[3], const std::array<double, 3>& w, const float* measured,
+                            ResidualReport& report) const {
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
   double diff = 0, norm = 0, signal = 0;
   for (std::size_t p = 0; p < plane; ++p) {
-    const double b = u[0] * F[0][p] + u[1] * F[1][p] + u[2] * F[2][p];
+    const double b = w[0] * F[0][p] + w[1] * F[1][p] + w[2] * F[2][p];
     diff += (b - measured[p]) * (b - measured[p]);
     norm += double(measured[p]) * measured[p];
     signal += b * b;
   }
   report.empty = !(signal > 0);
   report.relative_l2 = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
-  if (report.fitted && report.empty) report.scale = 0;
-  return report;
 }
 
 }  // namespace magcnn

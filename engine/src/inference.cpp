@@ -29,7 +29,8 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   if (!grid.normalized) to_b_ = grid.tesla_per_unit * 2 * grid.geometry.standoff_m / (kMu0 * grid.geometry.Ms_A_per_m * grid.geometry.thickness_m);
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
-  if (options.residual && model.config.data.target == TargetKind::Shape) {
+  polar_ = model.config.data.target == TargetKind::Polar;
+  if (options.residual) {
     const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
     residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit,
                                                 FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass()));
@@ -38,6 +39,7 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   const auto maps = static_cast<std::size_t>(maps_per_pass());
   b_.resize(maps * model_plane);
   for (std::vector<float>& y : y_) y.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));
+  phis_.reserve(maps);
   if (grid.tesla_per_unit != 1 && !grid.normalized) measured_.resize(maps * static_cast<std::size_t>(grid.ny * grid.nx));
 }
 
@@ -84,8 +86,16 @@ void Inference::conclude(const float* field, const std::vector<float>& y, int64_
   }
   for (int64_t done = 0; done < n; done += residual_->max_maps()) {
     const int64_t k = std::min(residual_->max_maps(), n - done);
-    residual_->evaluate(k, prediction + (first + done) * plane, measured + done * plane,
-                        directions ? directions + first + done : nullptr, reports + first + done);
+    const std::optional<std::array<double, 3>>* known = directions ? directions + first + done : nullptr;
+    if (!polar_) {
+      residual_->evaluate(k, prediction + (first + done) * plane, measured + done * plane, known, reports + first + done);
+      continue;
+    }
+    // A polar prediction gives theta; of a known direction only its azimuth is used.
+    phis_.assign(static_cast<std::size_t>(k), std::nullopt);
+    for (int64_t i = 0; known != nullptr && i < k; ++i)
+      if (known[i]) phis_[static_cast<std::size_t>(i)] = std::atan2((*known[i])[1], (*known[i])[0]);
+    residual_->evaluate_polar(k, prediction + (first + done) * plane, measured + done * plane, phis_.data(), reports + first + done);
   }
 }
 

@@ -2,12 +2,15 @@
 // measured map's own grid and geometry and compare, per map. No network knows when it is wrong; the
 // forward model does.
 //
-// The prediction is an amplitude |m| (the seed's target) whose direction the network does not give. When
-// the direction is known (the input file holds it) it is used; otherwise the uniform direction that best
-// explains the field is fitted: Bz is linear in m, so with F_x, F_y, F_z the fields of the amplitude
-// magnetized along x, y and z, least squares over c gives Bz ~ c . F, the direction c / |c| and the
-// factor |c| by which the field asks the amplitude (or Ms) to be scaled. The residual is always that of
-// the amplitude as predicted, along the unit direction.
+// Bz is linear in m. The seed's `shape` target is an amplitude |m| whose direction the network does not
+// give: with F_x, F_y, F_z the fields of the amplitude magnetized along x, y and z, Bz ~ c . F. When the
+// direction is known (the input file holds it) c is that unit vector; otherwise least squares over c
+// gives the uniform direction c / |c| that best explains the field and the factor |c| by which the field
+// asks the amplitude (or Ms) to be scaled. The `polar` target is theta inside the film, 0 outside: the
+// film is where theta > kPolarFilmTheta, of full amplitude, and with G_x, G_y the fields of
+// sin(theta) along x and y and G_z that of cos(theta) along z, Bz ~ cos(phi) G_x + sin(phi) G_y + G_z;
+// phi is known or fitted the same way (a film pointing straight up, theta = 0, is invisible to a polar
+// model). The residual is always that of the prediction as it is, along a unit direction.
 #pragma once
 
 #include <array>
@@ -46,9 +49,18 @@ class FieldResidual {
                 const std::optional<std::array<double, 3>>* directions, ResidualReport* reports);
   // One map.
   ResidualReport evaluate(const float* amplitude, const float* measured, const std::optional<std::array<double, 3>>& direction);
+  // A polar model's prediction: theta [count, ny, nx] (radians); phis: count azimuths or nullopt (fit),
+  // or nullptr (fit every one). The reports' theta_rad is the mean theta over the film.
+  void evaluate_polar(int64_t count, const float* theta, const float* measured, const std::optional<double>* phis,
+                      ResidualReport* reports);
+  static constexpr float kPolarFilmTheta = 0.05f;  // radians: a polar prediction below this is "no film"
 
  private:
+  void forward_basis(int64_t count);  // stage_'s 3 planes per map -> basis_host_
   ResidualReport fit(const float* const F[3], const float* measured, const std::optional<std::array<double, 3>>& direction) const;
+  ResidualReport fit_polar(const float* const G[3], const float* measured, const std::optional<double>& phi) const;
+  // The relative L2 of sum_i w_i F_i against the measured field, and whether that sum is empty.
+  void compare(const float* const F[3], const std::array<double, 3>& w, const float* measured, ResidualReport& report) const;
   Backend& backend_;
   int64_t ny_, nx_, max_maps_;
   std::unique_ptr<ForwardModel> model_;

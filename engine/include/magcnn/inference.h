@@ -33,7 +33,7 @@ struct MapGrid {
 
 struct InferenceOptions {
   PredictorOptions predictor;
-  bool residual = true;  // the physics residual (only for models that predict the amplitude)
+  bool residual = true;  // the physics residual of every map
 };
 
 class Inference {
@@ -72,7 +72,9 @@ class Inference {
   Resampler to_model_, from_model_;
   std::unique_ptr<Predictor> predictor_;
   std::unique_ptr<FieldResidual> residual_;
+  bool polar_ = false;  // the model predicts theta (its residual: FieldResidual::evaluate_polar)
   std::vector<float> b_, y_[2], measured_, b_last_;
+  std::vector<std::optional<double>> phis_;
 };
 
 }  // namespace magcnn
