@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-residual", no_residual, "skip the physics residual (the forward model on every map)");
 
   return app::run(app, argc, argv, [&] {
+    MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
     const Config config = app::load_config(common);
     std::vector<std::string> inputs{in, model_path};
     if (!truth_path.empty()) inputs.push_back(truth_path);
@@ -266,8 +267,12 @@ int main(int argc, char** argv) {
         if (k > 0) store(other);
         if (next < n) load(other, next);
       });
-      inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(),
-                    report.residuals().empty() ? nullptr : report.residuals().data() + first);
+      try {
+        inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(),
+                      report.residuals().empty() ? nullptr : report.residuals().data() + first, first);
+      } catch (const InvalidInput& e) {
+        throw InvalidInput(in + ": " + e.what());
+      }
       report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr);
       io.get();  // its errors surface here
       progress.update(first + c.count);

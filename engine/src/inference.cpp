@@ -46,7 +46,7 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
 Inference::~Inference() = default;
 
 // Maps [first, first + n) onto the model's grid, normalized, into b_.
-void Inference::prepare(const float* field, int64_t first, int64_t n) {
+void Inference::prepare(const float* field, int64_t first, int64_t n, int64_t file_index) {
   const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx();
   for (int64_t i = 0; i < n; ++i) {
     float* b = b_.data() + i * model_plane;
@@ -58,7 +58,7 @@ void Inference::prepare(const float* field, int64_t first, int64_t n) {
   // means nothing: almost surely a wrong Ms, thickness or unit.
   for (int64_t i = 0; i < n * model_plane; ++i)
     MAGCNN_REQUIRE(std::fabs(b_[i]) <= kMaxNormalizedField,
-                   "map " << first + i / model_plane << ": the normalized field b = Bz 2d / (mu0 Ms t) reaches " << b_[i]
+                   "map " << file_index + first + i / model_plane << ": the normalized field b = Bz 2d / (mu0 Ms t) reaches " << b_[i]
                           << "; a film with |m| <= 1 gives |b| below about 1: check Ms, the thickness and the unit");
   b_last_.assign(b_.begin() + (n - 1) * model_plane, b_.begin() + n * model_plane);
 }
@@ -101,12 +101,12 @@ void Inference::conclude(const float* field, const std::vector<float>& y, int64_
 
 // Group g + 1 is prepared and group g - 1 concluded while the device runs group g.
 void Inference::run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
-                    ResidualReport* reports) {
+                    ResidualReport* reports, int64_t file_index) {
   const int64_t G = maps_per_pass();
   int64_t previous = -1, previous_n = 0;
   for (int64_t first = 0, g = 0; first < count; first += G, ++g) {
     const int64_t n = std::min(G, count - first);
-    prepare(field, first, n);
+    prepare(field, first, n, file_index);
     predictor_->submit(b_.data(), n, y_[g % 2].data());
     if (previous >= 0) conclude(field, y_[(g - 1) % 2], previous, previous_n, directions, prediction, reports);
     previous = first;

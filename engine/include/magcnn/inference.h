@@ -55,15 +55,16 @@ class Inference {
   // nullopt (fitted), or directions == nullptr (fit all); reports[i]: its residual (untouched without
   // one). Any count >= 1; maps_per_pass() at a time go through the network, the next ones prepared and
   // the last ones finished on the host while the device computes.
+  // `file_index`: the first map's index in its file, for messages.
   void run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
-           ResidualReport* reports);
+           ResidualReport* reports, int64_t file_index = 0);
   // For people and the output file: the grids and the interpolation.
   std::string describe_resampling() const;
   // The normalized field of the last map of the last run() on the model's grid (for figures and tests).
   const std::vector<float>& last_normalized() const { return b_last_; }
 
  private:
-  void prepare(const float* field, int64_t first, int64_t n);
+  void prepare(const float* field, int64_t first, int64_t n, int64_t file_index);
   void conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n,
                 const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports);
 
