@@ -10,6 +10,7 @@ namespace magcnn::bench {
 void register_forward_benchmarks();
 void register_network_benchmarks();
 void register_inference_benchmarks();
+void register_accuracy_benchmarks();
 
 inline std::unique_ptr<Backend> backend_for(DeviceKind kind) {
   return kind == DeviceKind::CPU ? make_cpu_backend() : make_cuda_backend();

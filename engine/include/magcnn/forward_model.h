@@ -3,7 +3,8 @@
 // "exact": every pixel is a uniformly magnetized cuboid; Bz = Kx * mx + Ky * my + Kz * mz is an aperiodic
 // convolution done by FFT on a zero-padded grid (Hockney's method), with the cell kernels evaluated in
 // double and their spectra computed once per model. "spectral": the thin-film transfer function applied
-// on the same padded grid (cheaper, wrong by 1e-3..1e-1 when the standoff is near the pixel size).
+// on the same padded grid (no cell kernels to compute; wrong by tens of percent when the standoff is
+// near the pixel size: README, Physics, has the measured table).
 #pragma once
 
 #include <cstdint>
