@@ -1,5 +1,6 @@
-// Figures of maps side by side (the measured field, the predicted and the true magnetization), each an
-// image with its own colour bar and value range, drawn with PLplot's pngcairo device.
+// Figures drawn with PLplot's pngcairo device: maps side by side (the measured field, the predicted and
+// the true magnetization), each an image with its own colour bar and value range; and how a cost scales
+// with the work, on log-log axes with its fitted power law.
 #pragma once
 
 #include <cstdint>
@@ -35,5 +36,19 @@ constexpr int64_t kMaxPanelCells = int64_t{1} << 24;
 // an output (check_output_path), and true once the file is there.
 bool plot_map_panels(const std::string& path, const std::vector<MapPanel>& panels, const std::string& title,
                      double pixel_size = 0, const std::string& length_unit = "");
+
+// A measured series y(x) (all positive) as points on log-log axes with the power law a x^p fitted to
+// the points from index `fit_from` on drawn as a line, its exponent in the legend. Written atomically;
+// false, writing nothing, in a build without PLplot. InvalidInput for fewer than 2 points, sizes that
+// differ, or values that are not positive and finite.
+bool plot_power_law(const std::string& path, const std::string& title, const std::string& x_label, const std::string& y_label,
+                    const std::vector<double>& x, const std::vector<double>& y, std::size_t fit_from, double exponent,
+                    double prefactor);
+
+// The least-squares power law y = a x^p through points [from, n) in log-log: {p, a}.
+struct PowerLaw {
+  double exponent = 0, prefactor = 0;
+};
+PowerLaw fit_power_law(const std::vector<double>& x, const std::vector<double>& y, std::size_t from);
 
 }  // namespace magcnn
