@@ -98,4 +98,11 @@ print('infer cuda vs cpu: max |diff| %.3g, relative L2 %.3g' % (abs(a - b).max()
   fi
   rm -rf "$work"
 fi
+if command -v python3 >/dev/null && [ -x build-gpu/bench/magcnn-bench ]; then
+  # The peers (PyTorch, NumPy) beside magcnn on the same work, then the time to the seed's MSE.
+  timeout 900 python3 bench/peers.py --build build-gpu > "$OUT/peers.log" 2>&1; log "peers.py: exit $?"
+  tail -30 "$OUT/peers.log" | tee -a "$OUT/summary.txt"
+  timeout 600 python3 bench/peers.py --build build-gpu --time-to-accuracy > "$OUT/time_to_accuracy.log" 2>&1; log "time to accuracy: exit $?"
+  tail -12 "$OUT/time_to_accuracy.log" | tee -a "$OUT/summary.txt"
+fi
 log "total: $(( $(date +%s) - start )) s"
