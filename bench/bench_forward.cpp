@@ -2,7 +2,10 @@
 // works here. Each benchmark checks its result against a closed form or an invariant before timing.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -158,6 +161,73 @@ void BM_GeneratorThroughput(benchmark::State& state, DeviceKind kind, bool to_ho
   state.SetLabel(backend->description());
 }
 
+// The device's copy bandwidth (a 256 MB device-to-device copy; read + written bytes counted): the peak
+// the forward sweep's bytes are set against.
+double copy_bandwidth(Backend& backend) {
+  const std::size_t bytes = std::size_t{256} << 20;
+  Tensor a(backend, DType::U8, Shape{static_cast<int64_t>(bytes)}), b(backend, DType::U8, Shape{static_cast<int64_t>(bytes)});
+  backend.zero(a.view().data, bytes);
+  backend.copy(b.view().data, a.view().data, bytes);  // first touch
+  backend.synchronize();
+  double best = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    backend.copy(b.view().data, a.view().data, bytes);
+    backend.synchronize();
+    best = std::max(best, 2.0 * static_cast<double>(bytes) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+void BM_CopyBandwidth(benchmark::State& state, DeviceKind kind) {
+  auto backend = backend_for(kind);
+  const std::size_t bytes = std::size_t{256} << 20;
+  Tensor a(*backend, DType::U8, Shape{static_cast<int64_t>(bytes)}), b(*backend, DType::U8, Shape{static_cast<int64_t>(bytes)});
+  backend->zero(a.view().data, bytes);
+  backend->copy(b.view().data, a.view().data, bytes);
+  backend->synchronize();
+  for (auto _ : state) {
+    backend->copy(b.view().data, a.view().data, bytes);
+    backend->synchronize();
+  }
+  state.counters["bytes_per_s"] = benchmark::Counter(2.0 * static_cast<double>(bytes), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(backend->description() + ", read + written");
+}
+
+// The forward model over map sides and batch sizes, spectra cached: maps/s, and the memory traffic of
+// its passes against the device's copy bandwidth. Traffic counted: 3 component maps read and embedded
+// into padded planes, each transformed (read + written, twice for the passes of a 2-D FFT), the three
+// spectra multiplied into one (3 read + 1 written), the inverse (read + written twice) and the crop;
+// about 26 padded planes of the real type a map. A floor, not a model of the caches.
+void BM_ForwardSweep(benchmark::State& state, DeviceKind kind, ForwardMethod method) {
+  auto backend = backend_for(kind);
+  // The peak, measured once per device whichever lines run.
+  static std::map<DeviceKind, double> peaks;
+  if (peaks.count(kind) == 0) peaks[kind] = copy_bandwidth(*backend);
+  const double peak_bytes_per_s = peaks[kind];
+  const int64_t n = state.range(0), batch = state.range(1);
+  ForwardOptions o;
+  o.method = method;
+  o.max_batch = batch;
+  ForwardModel model(*backend, FilmGeometry{1.0, 1.0, 0.1, 1.0}, n, n, o);
+  std::mt19937_64 rng(8);
+  const DType dt = model.dtype();
+  Tensor m(*backend, dt, Shape{batch, n, n}), bz(*backend, dt, Shape{batch, n, n});
+  if (dt == DType::F64) m.upload(test::uniform_values<double>(rng, batch * n * n, 0.5)); else m.upload(test::uniform_values<float>(rng, batch * n * n, 0.5));
+  model.compute(m, m, m, bz);
+  backend->synchronize();
+  for (auto _ : state) {
+    model.compute(m, m, m, bz);
+    backend->synchronize();
+  }
+  const double plane = static_cast<double>(model.padded_ny() * model.padded_nx()) * static_cast<double>(dtype_size(dt));
+  const double bytes = 26.0 * plane * static_cast<double>(batch);
+  state.counters["maps_per_s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes_per_s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["floor_ms"] = 1e3 * bytes / peak_bytes_per_s;
+  state.SetLabel(backend->description() + ", " + forward_method_name(method));
+}
+
 }  // namespace
 
 void register_forward_benchmarks() {
@@ -176,6 +246,17 @@ void register_forward_benchmarks() {
         ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark(("cell_kernel_tables/" + name).c_str(), BM_CellKernelTables, kind)
         ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  for (const auto& [kind, name] : kinds) {
+    benchmark::RegisterBenchmark(("copy_bandwidth/" + name).c_str(), BM_CopyBandwidth, kind)->Unit(benchmark::kMillisecond)->UseRealTime();
+    for (const ForwardMethod method : {ForwardMethod::Exact, ForwardMethod::Spectral}) {
+      auto* b = benchmark::RegisterBenchmark(("forward_sweep/" + name + "/" + forward_method_name(method)).c_str(), BM_ForwardSweep, kind,
+                                             method);
+      for (const int64_t side : {32, 128, 512, 2048})
+        for (const int64_t batch : {1, 16, 256, 4096})
+          if (side * side * batch <= (int64_t{1} << 22)) b->Args({side, batch});  // at most 4 M pixels a call
+      b->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
   }
 }
 
