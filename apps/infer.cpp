@@ -182,6 +182,13 @@ int main(int argc, char** argv) {
       std::snprintf(line, sizeof line, "geometry: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m (%.3g d), Ms = %.4g A/m",
                     g.pixel_size_m, g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, t, g.Ms_A_per_m);
       app::say(common, line);
+      if (g.pixel_size_m > 4 * g.standoff_m) {
+        std::snprintf(line, sizeof line,
+                      "note: a pixel of these maps is %.3g standoffs: the model's grid (1 pixel = d) is that much finer, and "
+                      "the network sees interpolated data there",
+                      g.pixel_size_m / g.standoff_m);
+        app::say(common, line);
+      }
       if (t > 2 * model_t || t < 0.5 * model_t) {
         std::snprintf(line, sizeof line, "note: the model was trained for t/d = %.3g; these maps have t/d = %.3g", model_t, t);
         app::say(common, line);
@@ -224,6 +231,15 @@ int main(int argc, char** argv) {
     header.resampling = inference.describe_resampling();
     PredictionWriter writer(common.out, header, inputs);
 
+    // Chunks of about 16 MB of maps (at least one pass), two in flight.
+    const int64_t pass = inference.maps_per_pass();
+    const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
+    const bool keep_truth = info.has_truth;
+    // The chunks, the truth file's doubles for one chunk, and the maps kept for figures.
+    const double chunk_bytes = 2.0 * static_cast<double>(chunk * plane) * sizeof(float) * (keep_truth ? 3 : 2) +
+                               (truth_file ? 3.0 * static_cast<double>(chunk * plane) * sizeof(double) : 0.0) +
+                               3.0 * static_cast<double>(figures * plane) * sizeof(float);
+    require_memory(chunk_bytes, host_memory_available(), "two chunks of " + std::to_string(chunk) + " maps");
     app::FigureSettings figure_settings;
     figure_settings.maps = figures;
     figure_settings.out = common.out;
@@ -234,12 +250,6 @@ int main(int argc, char** argv) {
     figure_settings.shape_model = shape_model;
     app::InferenceReport report(n, info.ny, info.nx, inference.computes_residual(), compare, figure_settings);
 
-    // Chunks of whole passes, about 16 MB of maps each, two in flight.
-    const int64_t pass = inference.maps_per_pass();
-    const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
-    const bool keep_truth = info.has_truth;
-    require_memory(2.0 * static_cast<double>(chunk * plane) * sizeof(float) * (keep_truth ? 3 : 2), host_memory_available(),
-                   "two chunks of " + std::to_string(chunk) + " maps");
     Chunk chunks[2];
     for (Chunk& c : chunks) {
       c.field.resize(static_cast<std::size_t>(chunk * plane));

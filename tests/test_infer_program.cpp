@@ -601,6 +601,18 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   image.height = image.width = 16;
   image.pixels.assign(256, 128);
   write_png_gray8(path("map.png"), image);
+  // A model whose weights are finite but absurd: its predictions are refused, not written.
+  fs::copy_file(model(), path("wild.h5"));
+  {
+    const hid_t f = H5Fopen(path("wild.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(f, "weights/conv5.weight", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(d);
+    std::vector<float> w(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)), 3e37f);
+    H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w.data());
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
   fs::copy_file(model(), path("cut.h5"));
   fs::resize_file(path("cut.h5"), fs::file_size(model()) / 2);
   const std::string G = " " + g.flags();
@@ -614,9 +626,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   expect_refusal("--in " + path("T.h5") + " --pixel-size 5", "--pixel-size");
   expect_refusal("--in " + path("T.h5") + " --Ms -3", "--Ms");
   expect_refusal("--in " + path("furlong.h5"), "furlong");
-  // Refused by the training-set reader ("Bz must be [N, H, W], has rank 2"): read_physical_hdf5's own
-  // message for this case ("not a training set") is never reached; either names the file.
-  expect_refusal("--in " + path("normalized.h5"), path("normalized.h5"));
+  expect_refusal("--in " + path("normalized.h5"), "not a training set (it holds no target m)");
   expect_refusal("--in " + path("truth.h5") + G, "the truth m has another shape than Bz");
   expect_refusal("--in " + path("angles.h5") + G, "theta must be [2]");
   expect_refusal("--in " + path("text_attr.h5") + " --standoff 1e-7 --thickness 1e-8 --Ms 4.8e5", "--pixel-size");
@@ -624,6 +634,8 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   expect_refusal("--in " + path("group.h5") + G, "is a group");
   expect_refusal("--in " + path("other.h5") + G, "no dataset 'Bz'");
   expect_refusal("--in " + path("map.png") + G, "--range");
+  expect_refusal("--in " + path("map.png") + " --range -10 10 --unit T" + G, "its --range is in gauss");
+  expect_refusal("--in " + path("T.h5") + " --no-residual", "damaged or diverged", path("wild.h5"));
   expect_refusal("--in " + path("T.h5"), "not a magcnn model file", training_set());
   expect_refusal("--in " + path("T.h5"), "not a magcnn model file", path("T.h5"));
   expect_refusal("--in " + path("T.h5"), "truncated", path("cut.h5"));
@@ -656,7 +668,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   }
   EXPECT_TRUE(slurp(path("T.h5")) == before) << "a refused run touched its input";
   EXPECT_TRUE(fs::exists(model()));
-  expect_only({"nan.h5", "empty.h5", "empty3.h5", "pixel.h5", "negative.h5", "nanometres.h5", "furlong.h5", "normalized.h5",
+  expect_only({"nan.h5", "wild.h5", "empty.h5", "empty3.h5", "pixel.h5", "negative.h5", "nanometres.h5", "furlong.h5", "normalized.h5",
                "small.h5", "tesla.h5", "T.h5", "truth.h5", "angles.h5", "text_attr.h5", "huge.h5", "group.h5", "other.h5",
                "notes.txt", "map.png", "cut.h5", "mag.h5"});
 }

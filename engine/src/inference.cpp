@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "magcnn/forward_model.h"
+#include "magcnn/memory.h"
 
 namespace magcnn {
 namespace {
@@ -30,13 +31,21 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
   polar_ = model.config.data.target == TargetKind::Polar;
-  if (options.residual) {
-    const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
-    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit,
-                                                FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass()));
-  }
   const auto model_plane = static_cast<std::size_t>(model_ny() * model_nx());
   const auto maps = static_cast<std::size_t>(maps_per_pass());
+  const int64_t residual_maps = options.residual ? FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass()) : 0;
+  // The host's own planes, checked before they are allocated: a coarse map on a fine model grid (a
+  // pixel of many standoffs) makes them large from a small file.
+  const double plane_bytes = static_cast<double>(model_plane) * sizeof(float);
+  const double host_bytes = plane_bytes * static_cast<double>(maps) * static_cast<double>(1 + 2 * predictor_->out_channels()) +
+                            static_cast<double>(grid.ny * grid.nx) * sizeof(float) * static_cast<double>(maps + 6 * residual_maps);
+  require_memory(host_bytes, host_memory_available(),
+                 "inference on maps of " + std::to_string(grid.ny) + " x " + std::to_string(grid.nx) + " pixels (" +
+                     std::to_string(model_ny()) + " x " + std::to_string(model_nx()) + " on the model's grid)");
+  if (options.residual) {
+    const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
+    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit, residual_maps);
+  }
   b_.resize(maps * model_plane);
   for (std::vector<float>& y : y_) y.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));
   phis_.reserve(maps);
@@ -64,9 +73,13 @@ void Inference::prepare(const float* field, int64_t first, int64_t n, int64_t fi
 }
 
 // The network's output y for maps [first, first + n) back onto the input's grid, and their residuals.
-void Inference::conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n,
+void Inference::conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n, int64_t file_index,
                          const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports) {
   const int64_t plane = grid_.ny * grid_.nx, model_plane = model_ny() * model_nx(), C = predictor_->out_channels();
+  // |m| <= 1 and theta <= pi: an output far beyond comes from a damaged or diverged model, not the data.
+  for (int64_t i = 0; i < n * C * model_plane; ++i)
+    MAGCNN_REQUIRE(std::fabs(y[i]) <= kMaxPrediction, "map " << file_index + first + i / (C * model_plane) << ": the network predicts "
+                                                              << y[i] << ", far beyond |m| <= 1 (or theta <= pi): is the model damaged or diverged?");
   for (int64_t i = 0; i < n; ++i) {
     const float* yi = y.data() + i * C * model_plane;
     float* out = prediction + (first + i) * plane;
@@ -108,14 +121,14 @@ void Inference::run(const float* field, int64_t count, const std::optional<std::
     const int64_t n = std::min(G, count - first);
     prepare(field, first, n, file_index);
     predictor_->submit(b_.data(), n, y_[g % 2].data());
-    if (previous >= 0) conclude(field, y_[(g - 1) % 2], previous, previous_n, directions, prediction, reports);
+    if (previous >= 0) conclude(field, y_[(g - 1) % 2], previous, previous_n, file_index, directions, prediction, reports);
     previous = first;
     previous_n = n;
   }
   predictor_->finish();
   if (previous >= 0) {
     const int64_t groups = (count + G - 1) / G;
-    conclude(field, y_[(groups - 1) % 2], previous, previous_n, directions, prediction, reports);
+    conclude(field, y_[(groups - 1) % 2], previous, previous_n, file_index, directions, prediction, reports);
   }
 }
 

@@ -172,6 +172,8 @@ FieldMapsReader::FieldMapsReader(const std::string& path, const FieldMapsOptions
   }
   FieldMapsInfo& m = r.info;
   if (options.unit) {
+    MAGCNN_REQUIRE(format != Format::Png || *options.unit == MapUnit::Gauss,
+                   path << " is a PNG image: its --range is in gauss; --unit " << map_unit_name(*options.unit) << " does not apply");
     MAGCNN_REQUIRE(*options.unit != MapUnit::Normalized || m.unit == MapUnit::Normalized,
                    "--unit normalized is for training sets from magcnn-generate; " << path << " is not one");
     MAGCNN_REQUIRE(m.unit != MapUnit::Normalized || *options.unit == MapUnit::Normalized,

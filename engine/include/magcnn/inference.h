@@ -38,6 +38,8 @@ struct InferenceOptions {
 
 class Inference {
  public:
+  // run() refuses a network output beyond this (|m| <= 1, theta <= pi): a damaged or diverged model.
+  static constexpr double kMaxPrediction = 100;
   // InvalidInput when the map covers under 4 x 4 standoffs, or its geometry is out of range.
   Inference(Backend& backend, const ModelFile& model, const MapGrid& grid, const InferenceOptions& options);
   ~Inference();
@@ -65,7 +67,7 @@ class Inference {
 
  private:
   void prepare(const float* field, int64_t first, int64_t n, int64_t file_index);
-  void conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n,
+  void conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n, int64_t file_index,
                 const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports);
 
   MapGrid grid_;
