@@ -161,24 +161,6 @@ void BM_GeneratorThroughput(benchmark::State& state, DeviceKind kind, bool to_ho
   state.SetLabel(backend->description());
 }
 
-// The device's copy bandwidth (a 256 MB device-to-device copy; read + written bytes counted): the peak
-// the forward sweep's bytes are set against.
-double copy_bandwidth(Backend& backend) {
-  const std::size_t bytes = std::size_t{256} << 20;
-  Tensor a(backend, DType::U8, Shape{static_cast<int64_t>(bytes)}), b(backend, DType::U8, Shape{static_cast<int64_t>(bytes)});
-  backend.zero(a.view().data, bytes);
-  backend.copy(b.view().data, a.view().data, bytes);  // first touch
-  backend.synchronize();
-  double best = 0;
-  for (int i = 0; i < 5; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    backend.copy(b.view().data, a.view().data, bytes);
-    backend.synchronize();
-    best = std::max(best, 2.0 * static_cast<double>(bytes) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
-
 void BM_CopyBandwidth(benchmark::State& state, DeviceKind kind) {
   auto backend = backend_for(kind);
   const std::size_t bytes = std::size_t{256} << 20;
@@ -201,10 +183,7 @@ void BM_CopyBandwidth(benchmark::State& state, DeviceKind kind) {
 // about 26 padded planes of the real type a map. A floor, not a model of the caches.
 void BM_ForwardSweep(benchmark::State& state, DeviceKind kind, ForwardMethod method) {
   auto backend = backend_for(kind);
-  // The peak, measured once per device whichever lines run.
-  static std::map<DeviceKind, double> peaks;
-  if (peaks.count(kind) == 0) peaks[kind] = copy_bandwidth(*backend);
-  const double peak_bytes_per_s = peaks[kind];
+  const double peak_bytes_per_s = copy_peak(kind);
   const int64_t n = state.range(0), batch = state.range(1);
   ForwardOptions o;
   o.method = method;
@@ -225,6 +204,7 @@ void BM_ForwardSweep(benchmark::State& state, DeviceKind kind, ForwardMethod met
   state.counters["maps_per_s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes_per_s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["floor_ms"] = 1e3 * bytes / peak_bytes_per_s;
+  state.counters["of_copy_peak"] = benchmark::Counter(bytes / peak_bytes_per_s, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(backend->description() + ", " + forward_method_name(method));
 }
 

@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  magcnn::bench::register_peak_benchmarks();
   magcnn::bench::register_forward_benchmarks();
   magcnn::bench::register_network_benchmarks();
   magcnn::bench::register_inference_benchmarks();

@@ -76,6 +76,8 @@ void BM_Conv(benchmark::State& state, DeviceKind kind, ConvImpl impl, int pass) 
   for (auto _ : state) once();
   const double flop = 2.0 * static_cast<double>(spec.batch * spec.in_channels * spec.out_channels * L.kernel * L.kernel * L.side * L.side);
   state.counters["FLOP_per_s"] = benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
+  // The time the FLOPs take at the device's measured GEMM rate, over the time taken: 1 is the peak.
+  state.counters["of_peak"] = benchmark::Counter(flop / arithmetic_peak(kind), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(plan->algorithm());
 }
 
@@ -121,6 +123,8 @@ void BM_TrainStep(benchmark::State& state, DeviceKind kind, bool graph) {
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(steps * batch), benchmark::Counter::kIsIterationInvariantRate);
   // 140 MFLOP a training sample (DESIGN.md section 7), counted as a direct convolution does.
   state.counters["FLOP_per_s"] = benchmark::Counter(140e6 * static_cast<double>(steps * batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["of_peak"] = benchmark::Counter(140e6 * static_cast<double>(steps * batch) / arithmetic_peak(kind),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(t.backend->description() + (graph ? ", captured step" : ", eager"));
 }
 

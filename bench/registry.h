@@ -1,6 +1,8 @@
 // The benchmark groups of magcnn-bench, registered by main (bench_main.cpp), and what they share.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <memory>
 
 #include "magcnn/device.h"
@@ -11,6 +13,12 @@ void register_forward_benchmarks();
 void register_network_benchmarks();
 void register_inference_benchmarks();
 void register_accuracy_benchmarks();
+void register_peak_benchmarks();
+
+// The device's measured peaks (peaks.cpp), measured once per process: copy bandwidth in bytes/s (read
+// + written) and FP32 arithmetic in FLOP/s (a GEMM-shaped convolution through the backend's own plan).
+double copy_peak(DeviceKind kind);
+double arithmetic_peak(DeviceKind kind);
 
 inline std::unique_ptr<Backend> backend_for(DeviceKind kind) {
   return kind == DeviceKind::CPU ? make_cpu_backend() : make_cuda_backend();
