@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -157,6 +158,33 @@ TEST_F(FiguresTest, UnwritablePathThrowsAndWritesNothing) {
   expect_only({});
 }
 #endif
+
+// magcnn-scaling's fit: a power law with noise-free points is recovered; the points before `from`
+// (fixed costs) do not pull it; the plot is a PNG of the stated size.
+TEST_F(FiguresTest, PowerLawsAreFittedAndPlotted) {
+  std::vector<double> x, y;
+  for (double v = 32; v <= 4096; v *= 2) {
+    x.push_back(v);
+    y.push_back(v < 200 ? 1e-3 : 3e-9 * std::pow(v, 2.25));  // a floor, then the law
+  }
+  const PowerLaw fit = fit_power_law(x, y, 3);
+  EXPECT_NEAR(fit.exponent, 2.25, 1e-9);
+  EXPECT_NEAR(fit.prefactor, 3e-9, 1e-17);
+  EXPECT_LT(fit_power_law(x, y, 0).exponent, 2.0);  // the floor pulls a fit over every point
+  EXPECT_THROW(fit_power_law(x, y, x.size() - 1), InvalidInput);
+  std::vector<double> bad = y;
+  bad[4] = 0;
+  EXPECT_THROW(plot_power_law(path("bad.png"), "t", "x", "y", x, bad, 3, 1, 1), InvalidInput);
+  const bool drawn = plot_power_law(path("law.png"), "a law", "side", "seconds", x, y, 3, fit.exponent, fit.prefactor);
+#if MAGCNN_HAVE_PLPLOT
+  ASSERT_TRUE(drawn);
+  expect_png(path("law.png"), 800, 600);
+  expect_only({"law.png"});
+#else
+  EXPECT_FALSE(drawn);
+  expect_only({});
+#endif
+}
 
 }  // namespace
 }  // namespace magcnn
