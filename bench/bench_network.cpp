@@ -66,14 +66,11 @@ void BM_Conv(benchmark::State& state, DeviceKind kind, ConvImpl impl, int pass) 
     cpu::make_gemm_conv(spec)->forward(hx.data(), hw.data(), want.data());
     if (test::relative_l2(out.to_host<float>(), want) > 1e-3) throw std::runtime_error(plan->algorithm() + ": wrong forward result");
   }
-  auto once = [&] {
+  time_on_device(state, *backend, [&] {
     if (pass == 0) plan->forward(x.data<float>(), w.data<float>(), y.data<float>());
     if (pass == 1) plan->backward_data(y.data<float>(), w.data<float>(), x.data<float>());
     if (pass == 2) plan->backward_filter(x.data<float>(), y.data<float>(), w.data<float>());
-    backend->synchronize();
-  };
-  once();  // warm-up
-  for (auto _ : state) once();
+  });
   const double flop = 2.0 * static_cast<double>(spec.batch * spec.in_channels * spec.out_channels * L.kernel * L.kernel * L.side * L.side);
   state.counters["FLOP_per_s"] = benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
   // The time the FLOPs take at the device's measured GEMM rate, over the time taken: 1 is the peak.
@@ -116,9 +113,8 @@ struct SeedTrainer {
 void BM_TrainStep(benchmark::State& state, DeviceKind kind, bool graph) {
   const int64_t batch = state.range(0), steps = std::max<int64_t>(20, 1024 / batch);
   SeedTrainer t(kind, batch, batch * steps, graph, 1);
-  t.trainer->run_epoch(nullptr, nullptr);  // warm-up
+  time_on_device(state, *t.backend, [&] { t.trainer->run_epoch(nullptr, nullptr); });
   if (!std::isfinite(t.trainer->history().back().train_mse)) throw std::runtime_error("non-finite training loss");
-  for (auto _ : state) t.trainer->run_epoch(nullptr, nullptr);
   state.counters["steps_per_s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(steps * batch), benchmark::Counter::kIsIterationInvariantRate);
   // 140 MFLOP a training sample (DESIGN.md section 7), counted as a direct convolution does.
@@ -174,21 +170,21 @@ void register_network_benchmarks() {
                                              impl, pass);
       for (const int64_t batch : {2, 32, 256})
         for (int64_t layer = 0; layer < 6; ++layer) b->Args({batch, layer});
-      b->Unit(benchmark::kMicrosecond)->UseRealTime();
+      b->Unit(benchmark::kMicrosecond)->UseManualTime();
     }
     if (kinds.size() > 1) {
       auto* b = benchmark::RegisterBenchmark(("conv_" + std::string(passes[pass]) + "/cuda/cudnn").c_str(), BM_Conv, DeviceKind::CUDA,
                                              ConvImpl::Backend, pass);
       for (const int64_t batch : {2, 32, 256})
         for (int64_t layer = 0; layer < 6; ++layer) b->Args({batch, layer});
-      b->Unit(benchmark::kMicrosecond)->UseRealTime();
+      b->Unit(benchmark::kMicrosecond)->UseManualTime();
     }
   }
   for (const auto& [kind, name] : kinds) {
     for (const bool graph : {true, false}) {
       if (kind == DeviceKind::CPU && !graph) continue;  // the CPU's "graph" is the work itself
       benchmark::RegisterBenchmark(("train_step/" + name + (graph ? "/graph" : "/eager")).c_str(), BM_TrainStep, kind, graph)
-          ->Arg(2)->Arg(4)->Arg(32)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+          ->Arg(2)->Arg(4)->Arg(32)->Arg(256)->Unit(benchmark::kMillisecond)->UseManualTime();
     }
     benchmark::RegisterBenchmark(("seed_epoch/" + name).c_str(), BM_SeedEpoch, kind)->Arg(4)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark(("inference/" + name).c_str(), BM_Inference, kind)

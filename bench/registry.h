@@ -20,6 +20,20 @@ void register_peak_benchmarks();
 double copy_peak(DeviceKind kind);
 double arithmetic_peak(DeviceKind kind);
 
+// Each iteration of `work` timed by the device (CUDA events on the compute stream on a GPU, the wall
+// clock on the CPU), after one warm-up; for benchmarks registered with UseManualTime().
+template <class Work>
+void time_on_device(benchmark::State& state, Backend& backend, Work work) {
+  const std::unique_ptr<DeviceTimer> timer = backend.timer();
+  work();
+  backend.synchronize();
+  for (auto _ : state) {
+    timer->start();
+    work();
+    state.SetIterationTime(timer->stop());
+  }
+}
+
 inline std::unique_ptr<Backend> backend_for(DeviceKind kind) {
   return kind == DeviceKind::CPU ? make_cpu_backend() : make_cuda_backend();
 }

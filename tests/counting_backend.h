@@ -50,6 +50,7 @@ class CountingBackend final : public Backend {
   std::unique_ptr<StepGraph> capture(const std::function<void()>& work) override { return inner_->capture(work); }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override { return inner_->uniform_stream(seed); }
   std::unique_ptr<CopyLanes> copy_lanes() override { return inner_->copy_lanes(); }
+  std::unique_ptr<DeviceTimer> timer() override { return inner_->timer(); }
   void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
     inner_->kernel_spectra(quadrant, P, Q, planes_type, planes, scale);
   }

@@ -106,6 +106,17 @@ class CopyLanes {
   virtual void host_wait(Mark m) = 0;
 };
 
+// Times device work for benchmarks: on the GPU, CUDA events recorded on the compute stream around it
+// (the device's own time, without the host's launch overhead before the first of it); on the CPU, the
+// wall clock.
+class DeviceTimer {
+ public:
+  virtual ~DeviceTimer() = default;
+  virtual void start() = 0;
+  // Seconds from start() to the end of the work queued since, waiting for it.
+  virtual double stop() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -132,6 +143,7 @@ class Backend {
   virtual void synchronize() = 0;
 
   virtual std::unique_ptr<CopyLanes> copy_lanes() = 0;
+  virtual std::unique_ptr<DeviceTimer> timer() = 0;
 
   virtual std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) = 0;
   virtual std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) = 0;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -29,6 +30,15 @@ class CpuCopyLanes final : public CopyLanes {
 
  private:
   Mark next_ = 0;
+};
+
+class CpuTimer final : public DeviceTimer {
+ public:
+  void start() override { start_ = std::chrono::steady_clock::now(); }
+  double stop() override { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
 };
 
 class CpuBackend final : public Backend {
@@ -64,6 +74,7 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
   std::unique_ptr<CopyLanes> copy_lanes() override { return std::make_unique<CpuCopyLanes>(); }
+  std::unique_ptr<DeviceTimer> timer() override { return std::make_unique<CpuTimer>(); }
   std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cpu::make_fftw_plan(spec); }
 
   // Float: oneDNN, Winograd for 3 x 3 kernels between many channels, its direct algorithm otherwise (the

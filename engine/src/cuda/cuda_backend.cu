@@ -65,6 +65,7 @@ class CudaBackend final : public Backend {
   void synchronize() override { MAGCNN_CHECK(cudaStreamSynchronize(ctx_.stream())); }
 
   std::unique_ptr<CopyLanes> copy_lanes() override { return cuda::make_copy_lanes(ctx_); }
+  std::unique_ptr<DeviceTimer> timer() override { return cuda::make_event_timer(ctx_); }
   std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override { return cuda::make_cufft_plan(ctx_, spec); }
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override {
     return cuda::make_curand_stream(ctx_, seed);

@@ -1,5 +1,5 @@
 // Pieces of the CUDA backend that live in their own files: cuFFT plans, the cuRAND device stream, cuDNN
-// convolutions, CUB sorting, CUDA graphs and the copy lanes.
+// convolutions, CUB sorting, CUDA graphs, the copy lanes and the event timer.
 #pragma once
 
 #include <memory>
@@ -15,5 +15,6 @@ std::unique_ptr<ConvPlan> make_cudnn_conv(CudaContext& ctx, const ConvSpec& spec
 std::unique_ptr<SortPlan> make_cub_sort(CudaContext& ctx, int64_t n);
 std::unique_ptr<StepGraph> make_cuda_graph(CudaContext& ctx, const std::function<void()>& work);
 std::unique_ptr<CopyLanes> make_copy_lanes(CudaContext& ctx);
+std::unique_ptr<DeviceTimer> make_event_timer(CudaContext& ctx);
 
 }  // namespace magcnn::cuda
