@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <optional>
 #include <sstream>
 
 #include "magcnn/atomic_output.h"
@@ -53,6 +54,32 @@ void say(const Common& common, const std::string& line) {
   if (common.quiet) return;
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
+}
+
+
+void GeometryFlags::add(CLI::App& app) {
+  o_pixel_ = app.add_option("--pixel-size", pixel_, "pixel size h of the maps, metres");
+  o_standoff_ = app.add_option("--standoff", standoff_, "sensor height d above the film's top surface, metres");
+  o_thickness_ = app.add_option("--thickness", thickness_, "film thickness t, metres");
+  o_Ms_ = app.add_option("--Ms", Ms_, "saturation magnetization, A/m");
+}
+
+std::vector<const CLI::Option*> GeometryFlags::given() const {
+  std::vector<const CLI::Option*> out;
+  for (const CLI::Option* o : {o_pixel_, o_standoff_, o_thickness_, o_Ms_})
+    if (o != nullptr && *o) out.push_back(o);
+  return out;
+}
+
+FilmGeometry GeometryFlags::resolve(const GeometryAttributes& a, const ForwardConfig& c, const std::string& file) const {
+  const auto flag = [](const CLI::Option* o, double v) { return o != nullptr && *o ? std::optional<double>(v) : std::nullopt; };
+  FilmGeometry g;
+  g.pixel_size_m = resolve_geometry_value("pixel_size_m", "--pixel-size", flag(o_pixel_, pixel_), a.pixel_size_m, c.pixel_size_m, file);
+  g.standoff_m = resolve_geometry_value("standoff_m", "--standoff", flag(o_standoff_, standoff_), a.standoff_m, c.standoff_m, file);
+  g.thickness_m =
+      resolve_geometry_value("thickness_m", "--thickness", flag(o_thickness_, thickness_), a.thickness_m, c.thickness_m, file);
+  g.Ms_A_per_m = resolve_geometry_value("Ms_A_per_m", "--Ms", flag(o_Ms_, Ms_), a.Ms_A_per_m, c.Ms_A_per_m, file);
+  return g;
 }
 
 namespace {

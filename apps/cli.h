@@ -13,6 +13,7 @@
 
 #include "magcnn/backend.h"
 #include "magcnn/config.h"
+#include "magcnn/dataset_io.h"
 
 namespace magcnn::app {
 
@@ -34,6 +35,22 @@ void check_output(const Common& common, const std::vector<std::string>& inputs =
 std::unique_ptr<Backend> open_backend(const Common& common);
 // Prints a line to stdout unless --quiet.
 void say(const Common& common, const std::string& line);
+
+// --pixel-size, --standoff, --thickness and --Ms, for programs that read maps with geometry attributes.
+// Ranges are checked with the file's attributes and the configuration's values (resolve_geometry_value).
+class GeometryFlags {
+ public:
+  void add(CLI::App& app);
+  // The flags given, for programs that must refuse them for some inputs.
+  std::vector<const CLI::Option*> given() const;
+  // Each value from the flag, else the file's attribute, else [forward] in the configuration (`file`
+  // names the input in messages). Not validated as a whole: FilmGeometry::validate() does that.
+  FilmGeometry resolve(const GeometryAttributes& attributes, const ForwardConfig& config, const std::string& file) const;
+
+ private:
+  double pixel_ = 0, standoff_ = 0, thickness_ = 0, Ms_ = 0;
+  CLI::Option *o_pixel_ = nullptr, *o_standoff_ = nullptr, *o_thickness_ = nullptr, *o_Ms_ = nullptr;
+};
 
 // Flag validators whose messages give the value and the accepted range in plain numbers (CLI11's own
 // print bounds such as DBL_MAX in full).

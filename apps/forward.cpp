@@ -31,30 +31,17 @@ int main(int argc, char** argv) {
   app::Common common;
   app::add_common_flags(app, common, true);
   std::string in, method;
-  double pixel = 0, standoff = 0, thickness = 0, Ms = 0;
+  app::GeometryFlags geometry;
   app.add_option("--in", in, "magnetization maps (HDF5)")->required();
   auto* o_method = app.add_option("--method", method, "exact | spectral [forward.method]")->check(CLI::IsMember({"exact", "spectral"}));
-  // Ranges are checked with the file's attributes and the configuration's values (resolve_geometry_value).
-  auto* o_pixel = app.add_option("--pixel-size", pixel, "pixel size h in metres");
-  auto* o_standoff = app.add_option("--standoff", standoff, "sensor height d above the film's top surface, metres");
-  auto* o_thickness = app.add_option("--thickness", thickness, "film thickness t in metres");
-  auto* o_Ms = app.add_option("--Ms", Ms, "saturation magnetization in A/m");
+  geometry.add(app);
 
   return app::run(app, argc, argv, [&] {
     const Config config = app::load_config(common);
     app::check_output(common, {in});
     const MagnetizationFile maps(in);
     // flags > the file's attributes > [forward] in the configuration
-    const auto flag = [](CLI::Option* o, double v) { return *o ? std::optional<double>(v) : std::nullopt; };
-    const GeometryAttributes& a = maps.attributes();
-    FilmGeometry g;
-    g.pixel_size_m = resolve_geometry_value("pixel_size_m", "--pixel-size", flag(o_pixel, pixel), a.pixel_size_m,
-                                            config.forward.pixel_size_m, in);
-    g.standoff_m = resolve_geometry_value("standoff_m", "--standoff", flag(o_standoff, standoff), a.standoff_m,
-                                          config.forward.standoff_m, in);
-    g.thickness_m = resolve_geometry_value("thickness_m", "--thickness", flag(o_thickness, thickness), a.thickness_m,
-                                           config.forward.thickness_m, in);
-    g.Ms_A_per_m = resolve_geometry_value("Ms_A_per_m", "--Ms", flag(o_Ms, Ms), a.Ms_A_per_m, config.forward.Ms_A_per_m, in);
+    const FilmGeometry g = geometry.resolve(maps.attributes(), config.forward, in);
     g.validate();
     const ForwardMethod m = *o_method ? parse_forward_method(method) : config.forward.method;
     auto backend = app::open_backend(common);

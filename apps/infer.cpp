@@ -82,7 +82,6 @@ int main(int argc, char** argv) {
   app::add_common_flags(app, common, true);
   std::string model_path, in, unit_text, truth_path;
   std::vector<double> range;
-  double pixel = 0, standoff = 0, thickness = 0, Ms = 0;
   int64_t batch = 256, tile = 0, png_limit = 16;
   bool png = false, no_residual = false;
   app.add_option("--model", model_path, "a model file from magcnn-train (RUN_DIR/model.h5)")->required();
@@ -90,10 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--unit", unit_text, "T | G | normalized: the unit of the maps, over the file's attribute")
       ->check(CLI::IsMember({"T", "G", "normalized"}));
   app.add_option("--range", range, "MIN MAX: the field of a PNG's black and white, in gauss")->expected(2);
-  auto* o_pixel = app.add_option("--pixel-size", pixel, "pixel size h of the maps, metres");
-  auto* o_standoff = app.add_option("--standoff", standoff, "sensor height d above the film's top surface, metres");
-  auto* o_thickness = app.add_option("--thickness", thickness, "film thickness t, metres");
-  auto* o_Ms = app.add_option("--Ms", Ms, "saturation magnetization, A/m");
+  app::GeometryFlags geometry;
+  geometry.add(app);
   app.add_option("--truth", truth_path, "magnetization maps (mx, my, mz; HDF5) the field was made from: reports the MSE against |m|");
   app.add_option("--batch-size", batch, "maps (or tiles) per network pass")->check(app::integer_range(1, int64_t{1} << 20));
   app.add_option("--tile", tile, "tile side in model pixels (a multiple of 4); 0: whole maps when they fit in memory")
@@ -126,12 +123,12 @@ int main(int argc, char** argv) {
     const int64_t n = info.n, plane = info.ny * info.nx;
     const int64_t figures = png ? std::min(n, png_limit) : 0;
     // The figures go beside --out: none may replace an input or the prediction itself.
+    std::vector<std::string> taken = inputs;
+    taken.push_back(common.out);
     for (int64_t i = 0; i < figures; ++i) {
       const std::string figure = app::figure_path(common.out, i, n);
       MAGCNN_REQUIRE(fs::absolute(figure).lexically_normal() != fs::absolute(common.out).lexically_normal(),
                      "--png: the figure " << figure << " would replace --out " << common.out << ": give --out a name ending in .h5");
-      std::vector<std::string> taken = inputs;
-      taken.push_back(common.out);
       check_output_path(figure, taken);
     }
 
@@ -140,20 +137,12 @@ int main(int argc, char** argv) {
     grid.nx = info.nx;
     grid.normalized = *info.unit == MapUnit::Normalized;
     if (grid.normalized) {
-      for (CLI::Option* o : {o_pixel, o_standoff, o_thickness, o_Ms})
-        MAGCNN_REQUIRE(!*o, o->get_name() << " does not apply to " << in << ": a training set is on the model's grid already");
+      const std::vector<const CLI::Option*> given = geometry.given();
+      MAGCNN_REQUIRE(given.empty(), given.front()->get_name() << " does not apply to " << in
+                                                               << ": a training set is on the model's grid already");
       grid.geometry = FilmGeometry{info.pixel_size_over_standoff, 1.0, info.thickness_over_standoff, 1.0};
     } else {
-      const auto flag = [](CLI::Option* o, double v) { return *o ? std::optional<double>(v) : std::nullopt; };
-      const GeometryAttributes& a = info.attributes;
-      FilmGeometry& g = grid.geometry;
-      g.pixel_size_m = resolve_geometry_value("pixel_size_m", "--pixel-size", flag(o_pixel, pixel), a.pixel_size_m,
-                                              config.forward.pixel_size_m, in);
-      g.standoff_m = resolve_geometry_value("standoff_m", "--standoff", flag(o_standoff, standoff), a.standoff_m,
-                                            config.forward.standoff_m, in);
-      g.thickness_m = resolve_geometry_value("thickness_m", "--thickness", flag(o_thickness, thickness), a.thickness_m,
-                                             config.forward.thickness_m, in);
-      g.Ms_A_per_m = resolve_geometry_value("Ms_A_per_m", "--Ms", flag(o_Ms, Ms), a.Ms_A_per_m, config.forward.Ms_A_per_m, in);
+      grid.geometry = geometry.resolve(info.attributes, config.forward, in);
       grid.tesla_per_unit = tesla_per(*info.unit);
     }
     auto backend = app::open_backend(common);
