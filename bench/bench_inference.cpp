@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 
+#include "../tests/random_model.h"
 #include "../tests/reference.h"
 #include "magcnn/inference.h"
 #include "registry.h"
@@ -16,21 +17,10 @@
 namespace magcnn::bench {
 namespace {
 
-ModelFile random_seed_model(Backend& backend) {
-  ModelFile m;
-  m.config.source = "random weights";
-  m.height = m.width = 32;
-  Parameters p(backend, NetworkSpec::from(m.config.network), DType::F32);
-  p.initialize(11);
-  m.tensors = p.tensors();
-  m.values = p.download_values();
-  return m;
-}
-
 void BM_InferMaps(benchmark::State& state, DeviceKind kind, bool residual) {
   auto backend = backend_for(kind);
   const int64_t batch = state.range(0);
-  const ModelFile model = random_seed_model(*backend);
+  const ModelFile model = test::random_model_file(11);
   MapGrid grid;
   grid.ny = grid.nx = 32;
   grid.normalized = true;
@@ -58,7 +48,7 @@ void BM_InferMaps(benchmark::State& state, DeviceKind kind, bool residual) {
 void BM_InferLarge(benchmark::State& state, DeviceKind kind) {
   auto backend = backend_for(kind);
   const int64_t side = state.range(0);
-  const ModelFile model = random_seed_model(*backend);
+  const ModelFile model = test::random_model_file(11);
   MapGrid grid;
   grid.ny = grid.nx = side;
   grid.geometry = FilmGeometry{5e-9, 10e-9, 1e-9, 1e5};  // pixels of d/2

@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "../apps/cli.h"
+#include "../tests/random_model.h"
 #include "../tests/reference.h"
 #include "magcnn/atomic_output.h"
 #include "magcnn/figures.h"
@@ -55,17 +56,6 @@ struct Series {
   std::string name, title, x_label, y_label;
   std::vector<double> x, y;
 };
-
-ModelFile random_model(Backend& backend) {
-  ModelFile m;
-  m.config.source = "random weights";
-  m.height = m.width = 32;
-  Parameters p(backend, NetworkSpec::from(m.config.network), DType::F32);
-  p.initialize(5);
-  m.tensors = p.tensors();
-  m.values = p.download_values();
-  return m;
-}
 
 Series generation(Backend& backend, int64_t max_samples) {
   Series s{"generation", "data generation (seed's generator, 32 x 32, exact model)", "samples", "seconds", {}, {}};
@@ -120,7 +110,7 @@ Series steps(Backend& backend) {
 
 Series inference(Backend& backend, int64_t max_side) {
   Series s{"inference", "inference, one map on the model's grid (the seed's network)", "map side (model pixels)", "seconds", {}, {}};
-  const ModelFile model = random_model(backend);
+  const ModelFile model = test::random_model_file(5);
   std::mt19937_64 rng(5);
   for (int64_t n = 32; n <= max_side; n *= 2) {
     PredictorOptions o;

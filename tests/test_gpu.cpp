@@ -11,6 +11,7 @@
 #include "magcnn/inference.h"
 #include "magcnn/network.h"
 #include "magcnn/trainer.h"
+#include "random_model.h"
 #include "reference.h"
 
 namespace magcnn::test {
@@ -358,17 +359,10 @@ TEST_F(Gpu, TrainingMatchesCpuAndRepeats) {
 TEST_F(Gpu, InferenceMatchesCpu) {
   const uint64_t seed = fresh_seed();
   std::mt19937_64 rng(seed);
-  ModelFile model;
-  model.config.network.base_channels = 8;
-  model.config.network.output_activation = "identity";
-  model.config.source = "a random test model";
-  model.height = model.width = 32;
-  {
-    Parameters p(*cpu, NetworkSpec::from(model.config.network), DType::F32);
-    p.initialize(seed);
-    model.tensors = p.tensors();
-    model.values = p.download_values();
-  }
+  NetworkConfig network;
+  network.base_channels = 8;
+  network.output_activation = "identity";
+  const ModelFile model = random_model_file(seed, network);
   MapGrid grid;
   grid.ny = 150;
   grid.nx = 122;

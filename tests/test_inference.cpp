@@ -13,6 +13,7 @@
 #include "magcnn/predictor.h"
 #include "magcnn/resample.h"
 #include "counting_backend.h"
+#include "random_model.h"
 #include "reference.h"
 
 namespace magcnn::test {
@@ -22,17 +23,10 @@ namespace {
 // would show through them). `symmetric`: every kernel averaged over its four 90-degree rotations, which
 // makes the network itself commute with rotating a square map.
 ModelFile random_model(uint64_t seed, bool symmetric, int64_t base_channels = 8) {
-  auto cpu = make_cpu_backend();
-  ModelFile m;
-  m.config.network.base_channels = base_channels;
-  m.config.network.output_activation = "identity";  // no clipping: differences stay visible
-  m.config.source = "a random test model";
-  m.height = m.width = 32;
-  const NetworkSpec spec = NetworkSpec::from(m.config.network);
-  Parameters p(*cpu, spec, DType::F32);
-  p.initialize(seed);
-  m.tensors = p.tensors();
-  m.values = p.download_values();
+  NetworkConfig network;
+  network.base_channels = base_channels;
+  network.output_activation = "identity";  // no clipping: differences stay visible
+  ModelFile m = random_model_file(seed, network);
   std::mt19937_64 rng(seed + 1);
   std::uniform_real_distribution<double> bias(-0.1, 0.1);
   for (const ParameterTensor& t : m.tensors) {
