@@ -12,7 +12,7 @@
 #include "magcnn/error.h"
 
 #if MAGCNN_HAVE_PLPLOT
-#include <plstream.h>
+#include "plot_page.h"
 #endif
 
 namespace magcnn {
@@ -278,12 +278,7 @@ void draw_figure(const std::string& file, const std::vector<MapPanel>& panels, c
                  double pixel_size, const std::string& length_unit) {
   const int count = static_cast<int>(panels.size());
   plstream pls;
-  pls.sdev("pngcairo");
-  pls.sfnam(file.c_str());
-  pls.spage(0, 0, static_cast<PLINT>(kPanelWidth * count), static_cast<PLINT>(kPageHeight), 0, 0);
-  pls.scol0(0, 255, 255, 255);  // colour 0 is the background: white
-  pls.scol0(15, 0, 0, 0);       // colour 15 draws axes and labels: black
-  pls.init();
+  start_png_page(pls, file, static_cast<PLINT>(kPanelWidth * count), static_cast<PLINT>(kPageHeight));
   pls.adv(0);
   pls.schr(kTextMm, 1.0);
   pls.smaj(kMajorTickMm, 1.0);

@@ -9,7 +9,7 @@
 #include "magcnn/model_io.h"
 
 #if MAGCNN_HAVE_PLPLOT
-#include <plstream.h>
+#include "plot_page.h"
 #endif
 
 namespace magcnn {
@@ -33,12 +33,7 @@ bool plot_losses(const std::string& path, const std::vector<EpochRecord>& histor
   AtomicOutput out(path, {}, 1e6);
   {
     plstream pls;
-    pls.sdev("pngcairo");
-    pls.sfnam(out.temporary().c_str());
-    pls.spage(0, 0, 900, 600, 0, 0);
-    pls.scol0(0, 255, 255, 255);  // colour 0 is the background: white
-    pls.scol0(15, 0, 0, 0);       // colour 15 draws axes and labels: black
-    pls.init();
+    start_png_page(pls, out.temporary(), 900, 600);
     pls.col0(15);
     pls.env(1.0, std::max(2.0, static_cast<double>(history.back().epoch)), std::floor(lo), std::ceil(hi), 0, 20);  // 20: log y
     pls.lab("epoch", "mean squared error", title.c_str());
@@ -111,12 +106,7 @@ bool plot_power_law(const std::string& path, const std::string& title, const std
   AtomicOutput out(path, {}, 1e6);
   {
     plstream pls;
-    pls.sdev("pngcairo");
-    pls.sfnam(out.temporary().c_str());
-    pls.spage(0, 0, 800, 600, 0, 0);
-    pls.scol0(0, 255, 255, 255);
-    pls.scol0(15, 0, 0, 0);
-    pls.init();
+    start_png_page(pls, out.temporary(), 800, 600);
     pls.col0(15);
     pls.env(std::floor(*x_lo - 0.05), std::ceil(*x_hi + 0.05), std::floor(y_lo - 0.05), std::ceil(y_hi + 0.05), 0, 30);  // 30: log-log
     pls.lab(x_label.c_str(), y_label.c_str(), title.c_str());
