@@ -3,9 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -161,21 +159,6 @@ void BM_GeneratorThroughput(benchmark::State& state, DeviceKind kind, bool to_ho
   state.SetLabel(backend->description());
 }
 
-void BM_CopyBandwidth(benchmark::State& state, DeviceKind kind) {
-  auto backend = backend_for(kind);
-  const std::size_t bytes = std::size_t{256} << 20;
-  Tensor a(*backend, DType::U8, Shape{static_cast<int64_t>(bytes)}), b(*backend, DType::U8, Shape{static_cast<int64_t>(bytes)});
-  backend->zero(a.view().data, bytes);
-  backend->copy(b.view().data, a.view().data, bytes);
-  backend->synchronize();
-  for (auto _ : state) {
-    backend->copy(b.view().data, a.view().data, bytes);
-    backend->synchronize();
-  }
-  state.counters["bytes_per_s"] = benchmark::Counter(2.0 * static_cast<double>(bytes), benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(backend->description() + ", read + written");
-}
-
 // The forward model over map sides and batch sizes, spectra cached: maps/s, and the memory traffic of
 // its passes against the device's copy bandwidth. Traffic counted: 3 component maps read and embedded
 // into padded planes, each transformed (read + written, twice for the passes of a 2-D FFT), the three
@@ -223,7 +206,6 @@ void register_forward_benchmarks() {
         ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
   for (const auto& [kind, name] : kinds) {
-    benchmark::RegisterBenchmark(("copy_bandwidth/" + name).c_str(), BM_CopyBandwidth, kind)->Unit(benchmark::kMillisecond)->UseRealTime();
     for (const ForwardMethod method : {ForwardMethod::Exact, ForwardMethod::Spectral}) {
       auto* b = benchmark::RegisterBenchmark(("forward_sweep/" + name + "/" + forward_method_name(method)).c_str(), BM_ForwardSweep, kind,
                                              method);
