@@ -4,6 +4,9 @@
 //   infer_large:    one measured map of side N (pixels of d/2) end to end in memory: resampled onto the
 //                   model's grid, predicted whole, resampled back, the residual's exact forward model.
 // The model is the seed's network with random weights: inference costs the same whatever they are.
+// Timed by the wall clock, not by CUDA events: a batch here is host work (resampling, normalizing, the
+// residual's fits) overlapped with device work on three streams, and what a user waits for is the
+// whole. The network alone, event-timed, is inference/ in bench_network.cpp.
 #include <benchmark/benchmark.h>
 
 #include <cmath>

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   magcnn::bench::register_peak_benchmarks();
   magcnn::bench::register_forward_benchmarks();
   magcnn::bench::register_network_benchmarks();
+  magcnn::bench::register_element_benchmarks();
   magcnn::bench::register_inference_benchmarks();
   magcnn::bench::register_accuracy_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
