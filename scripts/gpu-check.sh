@@ -62,6 +62,14 @@ if [ -x build-gpu/bench/magcnn-bench ]; then
   grep -vE "^\*\*\*|^---|WARNING" "$OUT/bench.txt" | tail -40 | tee -a "$OUT/summary.txt"
 fi
 
+if [ -x build-gpu/bench/magcnn-scaling ]; then
+  # How each cost grows with its work on the GPU (1 to 1e6 samples, sides 32 to 4096): under a minute
+  # predicted; the table and plots come back under $OUT/scaling.
+  log "magcnn-scaling --device cuda:"
+  ( time timeout 120 ./build-gpu/bench/magcnn-scaling --device cuda --quiet --out "$OUT/scaling" ) 2>&1 | tail -4 | tee -a "$OUT/summary.txt"
+  grep exponent "$OUT/scaling/scaling.txt" 2>/dev/null | tee -a "$OUT/summary.txt"
+fi
+
 if [ -x build-gpu/apps/magcnn-generate ]; then
   log "magcnn-generate --device cuda --count 5000:"
   ( time ./build-gpu/apps/magcnn-generate --device cuda --count 5000 --out /tmp/seed_gpu.h5 ) 2>&1 | tail -8 | tee -a "$OUT/summary.txt"
