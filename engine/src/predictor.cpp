@@ -56,8 +56,22 @@ Predictor::Predictor(Backend& backend, const ModelFile& model, int64_t ny, int64
 
   int64_t tile = options.tile;
   if (tile == 0) {
-    if (bytes(1, H, W) <= budget) {
-      tile = std::max(H, W);
+    // On the CPU a pass over one tile larger than kCpuMaxTile runs slower per pixel (measured on 2 cores:
+    // 0.17 us a pixel at 1024 x 1024, 0.68 at 2048 x 2048 in one pass), its activations far beyond the
+    // caches. The longer side is then cut into k tiles, k as few as keep them within kCpuMaxTile, each
+    // just long enough that k of them cover it with the margins: k tiles of side T keep
+    // k T - 2 margin (k - 1) pixels (tiles of kCpuMaxTile itself would cover 2048 with three, 2.25 times
+    // the pixels, where two of 1036 take 1.02 times).
+    const int64_t whole = std::max(H, W);
+    if (backend.kind() == DeviceKind::CPU && whole > kCpuMaxTile) {
+      const int64_t k = (whole + kCpuMaxTile - 1) / kCpuMaxTile;
+      const int64_t side = round_up((whole + 2 * margin * (k - 1) + k - 1) / k, 4);
+      if (bytes(1, side, side) <= budget) tile = side;
+    }
+    if (tile != 0) {
+      // the CPU's tiles, chosen above
+    } else if (bytes(1, H, W) <= budget) {
+      tile = whole;
     } else {
       // Memory grows with the tile's area: start from the estimate and step down until it fits.
       const double per_pixel = bytes(1, 64, 64) / (64.0 * 64.0);

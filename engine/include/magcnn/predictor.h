@@ -36,7 +36,8 @@ std::vector<TileSpan> tile_axis(int64_t n, int64_t tile, int64_t margin);
 
 struct PredictorOptions {
   int64_t max_batch = 256;  // tiles (or whole maps) per network pass, at most (kCpuPassBatch on the CPU)
-  int64_t tile = 0;         // tile side; 0: whole maps when they fit in memory, else the largest tile that does
+  int64_t tile = 0;         // tile side; 0: whole maps when they fit in memory (up to kCpuMaxTile on the CPU), else
+                            // the largest tile that does
   double memory_fraction = 0.5;  // of the backend's free memory the network may take
   int64_t expected_maps = 0;     // maps there are to predict, when known: no pass is made larger than they need
 };
@@ -44,6 +45,9 @@ struct PredictorOptions {
 class Predictor {
  public:
   static constexpr int64_t kCpuPassBatch = 32;
+  // About the largest tile side the CPU takes by default (options.tile == 0); larger maps are cut into
+  // as few tiles as keep within it (rounded up to a multiple of 4 with the margins).
+  static constexpr int64_t kCpuMaxTile = 1024;
   // For maps of ny x nx model pixels. Checks memory before allocating (InvalidInput when even one tile
   // cannot be held).
   Predictor(Backend& backend, const ModelFile& model, int64_t ny, int64_t nx, const PredictorOptions& options = {});
