@@ -1,8 +1,11 @@
-// magcnn-forward: the stray field Bz (tesla) of magnetization maps read from HDF5, batch by batch.
+// magcnn-forward: the stray field (tesla) of magnetization maps read from HDF5, batch by batch: Bz, Bx, By
+// or the component along an NV centre's axis.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "cli.h"
@@ -20,20 +23,57 @@ int64_t batch_for(const magcnn::Backend& backend, int64_t n, int64_t ny, int64_t
   return std::clamp<int64_t>(static_cast<int64_t>(std::min(1e9 / per_map, 1e9)), 1, n);
 }
 
+// The axis of --component (z, x, y) or of --nv-axis: "THETA,PHI" (polar and azimuthal angles in
+// degrees) or "UX,UY,UZ" (a vector, normalized here).
+magcnn::FieldAxis parse_axis(const std::string& component, const std::string& nv_axis, bool nv_given) {
+  using magcnn::InvalidInput;
+  if (component != "nv") {
+    if (nv_given) throw InvalidInput("--nv-axis is the axis of --component nv; with --component " + component + " leave it out");
+    if (component == "x") return magcnn::field_axis_from_vector(1, 0, 0);
+    if (component == "y") return magcnn::field_axis_from_vector(0, 1, 0);
+    return magcnn::FieldAxis{};
+  }
+  if (!nv_given) throw InvalidInput("--component nv needs --nv-axis THETA,PHI (degrees) or --nv-axis UX,UY,UZ");
+  std::vector<double> v;
+  std::stringstream in(nv_axis);
+  for (std::string part; std::getline(in, part, ',');) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || part.find_first_not_of(" \t", used) != std::string::npos)
+      throw InvalidInput("--nv-axis " + nv_axis + ": '" + part + "' is not a number; give THETA,PHI in degrees or UX,UY,UZ");
+    v.push_back(value);
+  }
+  if (v.size() == 2) return magcnn::field_axis_from_angles(v[0], v[1]);
+  if (v.size() == 3) return magcnn::field_axis_from_vector(v[0], v[1], v[2]);
+  throw InvalidInput("--nv-axis " + nv_axis + " has " + std::to_string(v.size()) +
+                     " numbers; give THETA,PHI (polar from +z, azimuth from +x, degrees) or UX,UY,UZ");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace magcnn;
-  CLI::App app{"Computes the stray field Bz (tesla) above a thin film from its magnetization maps: datasets mx, my, mz "
+  CLI::App app{"Computes the stray field (tesla) above a thin film from its magnetization maps: datasets mx, my, mz "
                "([H, W] or [N, H, W], unit magnetization M/Ms) with attributes pixel_size_m, standoff_m, thickness_m, "
-               "Ms_A_per_m; flags override the attributes, which override [forward] in the configuration.",
+               "Ms_A_per_m; flags override the attributes, which override [forward] in the configuration. Writes Bz, "
+               "or Bx, By, or Bnv (the field along an NV axis) with --component.",
                "magcnn-forward"};
   app::Common common;
   app::add_common_flags(app, common, true);
-  std::string in, method;
+  std::string in, method, component = "z", nv_axis;
   app::GeometryFlags geometry;
   app.add_option("--in", in, "magnetization maps (HDF5)")->required();
   auto* o_method = app.add_option("--method", method, "exact | spectral [forward.method]")->check(CLI::IsMember({"exact", "spectral"}));
+  app.add_option("--component", component, "the field component written: z (Bz), x (Bx), y (By), nv (along --nv-axis)")
+      ->check(CLI::IsMember({"z", "x", "y", "nv"}));
+  auto* o_nv = app.add_option("--nv-axis", nv_axis,
+                              "the NV axis of --component nv: THETA,PHI (polar angle from +z and azimuth from +x, degrees) or "
+                              "UX,UY,UZ (a vector; normalized)");
   geometry.add(app);
 
   return app::run(app, argc, argv, [&] {
@@ -44,20 +84,24 @@ int main(int argc, char** argv) {
     const FilmGeometry g = geometry.resolve(maps.attributes(), config.forward, in);
     g.validate();
     const ForwardMethod m = *o_method ? parse_forward_method(method) : config.forward.method;
+    const FieldAxis axis = parse_axis(component, nv_axis, o_nv->count() > 0);
+    const std::string name = field_dataset_name(axis);
     auto backend = app::open_backend(common);
 
     const int64_t n = maps.count(), ny = maps.ny(), nx = maps.nx(), plane = ny * nx;
     ForwardOptions options;
     options.method = m;
+    options.axis = axis;
     options.max_batch = batch_for(*backend, n, ny, nx);
-    char line[320];
+    char line[400];
     std::snprintf(line, sizeof line,
-                  "%lld map(s) of %lld x %lld: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m, Ms = %.4g A/m, %s model",
+                  "%lld map(s) of %lld x %lld: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m, Ms = %.4g A/m, %s model, %s",
                   static_cast<long long>(n), static_cast<long long>(ny), static_cast<long long>(nx), g.pixel_size_m,
-                  g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, g.Ms_A_per_m, forward_method_name(m));
+                  g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, g.Ms_A_per_m, forward_method_name(m),
+                  (name + (axis.describe().size() > 1 ? " along " + axis.describe() : std::string())).c_str());
     app::say(common, line);
     ForwardModel model(*backend, g, ny, nx, options);
-    FieldWriter writer(common.out, n, ny, nx, maps.batched(), g, m, {in});
+    FieldWriter writer(common.out, n, ny, nx, maps.batched(), g, m, {in}, axis);
     Progress progress("forward", n, "maps", !common.quiet);
     const DType dt = model.dtype();
     const int64_t B = options.max_batch;
@@ -98,7 +142,7 @@ int main(int argc, char** argv) {
     }
     writer.commit();
     progress.finish();
-    std::snprintf(line, sizeof line, "wrote %s: Bz from %.4g T to %.4g T", common.out.c_str(), lo, hi);
+    std::snprintf(line, sizeof line, "wrote %s: %s from %.4g T to %.4g T", common.out.c_str(), name.c_str(), lo, hi);
     app::say(common, line);
   });
 }

@@ -37,27 +37,68 @@ struct SpectrumPlane {
 };
 
 // The thin-film transfer function sampled on the padded grid's frequencies (the "spectral" method):
-// Bz(k)/(mu0 Ms) = e^{-kd} (1 - e^{-kt}) / 2 [mz - i (k . m_xy)/k]. Lengths in pixels. The Nyquist bins
-// of the odd (x, y) parts are zero, so the product stays Hermitian and the inverse transform real.
+// Bz(k)/(mu0 Ms) = e^{-kd} (1 - e^{-kt}) / 2 [mz - i (k . m_xy)/k], and above the film, where the field is
+// the gradient of a potential falling as e^{-kz}, B_xy(k) = -i (k_xy / k) Bz(k). Lengths in pixels. The
+// planes, in the cell kernels' table order (kernels/cell_kernel.h): Im Kx, Im Ky, Re Kz, and for `tables`
+// = 6 also Re Kxx, Re Kxy, Re Kyy. The Nyquist bins of the parts odd in an axis are zero, so the product
+// stays Hermitian and the inverse transform real; at k = 0 every part but Kz's is zero.
 template <class T>
 struct TransferSpectra {
   int64_t P, Q;
   double d, t, scale;
-  T* kx_im;
-  T* ky_im;
-  T* kz_re;
+  T* planes;
+  int tables;
   MAGCNN_HD void operator()(int64_t i) const {
-    const int64_t qh = Q / 2 + 1, fy = i / qh, fx = i % qh;
+    const int64_t qh = Q / 2 + 1, fy = i / qh, fx = i % qh, plane = P * qh;
     const double two_pi = 6.283185307179586477;
     const double ky = two_pi * static_cast<double>(signed_index(fy, P)) / static_cast<double>(P);
     const double kx = two_pi * static_cast<double>(fx) / static_cast<double>(Q);
     const double k = sqrt(kx * kx + ky * ky);
     const double g = 0.5 * exp(-k * d) * -expm1(-k * t) * scale;
     const bool x_nyquist = 2 * fx == Q, y_nyquist = 2 * fy == P;
-    kz_re[i] = static_cast<T>(g);
-    kx_im[i] = static_cast<T>((k > 0 && !x_nyquist) ? -g * kx / k : 0.0);
-    ky_im[i] = static_cast<T>((k > 0 && !y_nyquist) ? -g * ky / k : 0.0);
+    const double ux = (k > 0 && !x_nyquist) ? kx / k : 0.0, uy = (k > 0 && !y_nyquist) ? ky / k : 0.0;
+    planes[i] = static_cast<T>(-g * ux);
+    planes[plane + i] = static_cast<T>(-g * uy);
+    planes[2 * plane + i] = static_cast<T>(g);
+    if (tables == 6) {
+      const double cx = k > 0 ? kx / k : 0.0, cy = k > 0 ? ky / k : 0.0;  // even parts keep their Nyquist bins
+      planes[3 * plane + i] = static_cast<T>(-g * cx * cx);
+      planes[4 * plane + i] = static_cast<T>(-g * ux * uy);
+      planes[5 * plane + i] = static_cast<T>(-g * cy * cy);
+    }
   }
+};
+
+// The spectra of the kernels of B . u, u = (ux, uy, uz) a unit vector, per magnetization component j:
+// K_uj = ux K_xj + uy K_yj + uz K_zj, from the six tables' spectra (double, table order) by the field
+// tensor's symmetry (K_xz = K_zx = Kx, K_yz = Ky). Planes: Re, Im for mx, then my, then mz.
+template <class T>
+struct AxisSpectra {
+  const double* tables;
+  T* planes;
+  int64_t plane;
+  double ux, uy, uz;
+  MAGCNN_HD void operator()(int64_t i) const {
+    const double kx = tables[i], ky = tables[plane + i], kz = tables[2 * plane + i];
+    const double kxx = tables[3 * plane + i], kxy = tables[4 * plane + i], kyy = tables[5 * plane + i];
+    planes[i] = static_cast<T>(ux * kxx + uy * kxy);
+    planes[plane + i] = static_cast<T>(uz * kx);
+    planes[2 * plane + i] = static_cast<T>(ux * kxy + uy * kyy);
+    planes[3 * plane + i] = static_cast<T>(uz * ky);
+    planes[4 * plane + i] = static_cast<T>(uz * kz);
+    planes[5 * plane + i] = static_cast<T>(ux * kx + uy * ky);
+  }
+};
+
+// A model's kernel spectra as the spectral product reads them. Bz's (`bz`): three planes [P, Q/2+1], Im Kx,
+// Im Ky, Re Kz (the other parts are zero). Another axis's: for each magnetization component j its real
+// and imaginary planes, re[j] and im[j]. Bz keeps a path of its own: the generic one reads twice the
+// planes and costs the forward model 7% (measured on the CPU at 2048 x 2048).
+template <class T>
+struct KernelPlanes {
+  bool bz;
+  const T* re[3];
+  const T* im[3];
 };
 
 // One magnetization component's spectra of N maps [N, P, Q/2+1] (component 0: mx, 1: my, 2: mz).
@@ -89,17 +130,16 @@ struct CollinearSource {
   }
 };
 
-// Bz spectrum Kz mz + i (Ax mx + Ay my), folded: sampling the output at every s-th pixel is the same as
-// summing the s x s aliases of each frequency and inverting on a (P/s) x (Q/s) grid, which makes the
-// inverse FFT s^2 times smaller. Frequencies past Q/2 come from Hermitian symmetry. s = 1 is the plain
-// product. Output [N, P/s, Q/(2s)+1], written or (accumulate) added to, so that the three components of
-// a map can be transformed one after another into one buffer.
+// The field's spectrum, sum over components j of K_j m_j (K_j complex, KernelPlanes), folded: sampling
+// the output at every s-th pixel is the same as summing the s x s aliases of each frequency and
+// inverting on a (P/s) x (Q/s) grid, which makes the inverse FFT s^2 times smaller. Frequencies past Q/2
+// come from Hermitian symmetry. s = 1 is the plain product. Output [N, P/s, Q/(2s)+1], written or
+// (accumulate) added to, so that the three components of a map can be transformed one after another
+// into one buffer.
 template <class T, class Source>
 struct FoldedProduct {
   Source source;
-  const T* kx_im;
-  const T* ky_im;
-  const T* kz_re;
+  KernelPlanes<T> kernel;
   Complex<T>* out;
   int64_t P, Q, s;
   bool accumulate;
@@ -111,10 +151,19 @@ struct FoldedProduct {
       fy = fy == 0 ? 0 : P - fy;
     }
     const int64_t k = fy * (Q / 2 + 1) + fx;
-    Complex<T> mx, my, mz;
-    source.get(n, k, mx, my, mz);
-    const T a = kx_im[k], b = ky_im[k], c = kz_re[k];
-    const Complex<T> v{c * mz.re - (a * mx.im + b * my.im), c * mz.im + (a * mx.re + b * my.re)};
+    Complex<T> m[3];
+    source.get(n, k, m[0], m[1], m[2]);
+    Complex<T> v{T(0), T(0)};
+    if (kernel.bz) {  // Kz mz + i (Kx mx + Ky my), Kx and Ky imaginary
+      const T a = kernel.im[0][k], b = kernel.im[1][k], c = kernel.re[2][k];
+      v = {c * m[2].re - (a * m[0].im + b * m[1].im), c * m[2].im + (a * m[0].re + b * m[1].re)};
+    } else {
+      for (int j = 0; j < 3; ++j) {
+        const T a = kernel.re[j][k], b = kernel.im[j][k];
+        v.re += a * m[j].re - b * m[j].im;
+        v.im += a * m[j].im + b * m[j].re;
+      }
+    }
     return mirrored ? conj(v) : v;
   }
 

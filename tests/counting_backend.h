@@ -51,8 +51,8 @@ class CountingBackend final : public Backend {
   std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) override { return inner_->uniform_stream(seed); }
   std::unique_ptr<CopyLanes> copy_lanes() override { return inner_->copy_lanes(); }
   std::unique_ptr<DeviceTimer> timer() override { return inner_->timer(); }
-  void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
-    inner_->kernel_spectra(quadrant, P, Q, planes_type, planes, scale);
+  void kernel_spectra(double* quadrant, int tables, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
+    inner_->kernel_spectra(quadrant, tables, P, Q, planes_type, planes, scale);
   }
 #define MAGCNN_FORWARD_RUN(Op) \
   void run(const Op& op, int64_t n) override { inner_->run(op, n); }

@@ -53,14 +53,50 @@ inline Field3 unit_cell_field(long double x, long double y, long double d, long 
   return cuboid_field(-0.5L, 0.5L, -0.5L, 0.5L, x, y, d, t);
 }
 
-// Point dipoles integrated over the unit cell: composite Gauss-Legendre, `sub` panels per side in x and y,
-// `subz` in z, 8 points per panel and axis. Independent of every closed form.
-inline Field3 unit_cell_field_brute_force(double x, double y, double d, double t, int sub = 8, int subz = 2) {
+// The in-plane block of the field tensor: Bx, By / (mu0 Ms) per unit mx, my (By per mx = Bx per my).
+struct InPlane3 {
+  long double kxx, kxy, kyy;
+};
+
+// The in-plane block of the unit cell [-1/2, 1/2]^2 x [-t, 0] seen from offset (x, y) at height d, from
+// the textbook surface-charge integrals of its faces x' = +-1/2 (charge +-Ms mx): along the face normal
+// the solid-angle terms atan(Y Z / (X R)), along y the terms -ln(Z + R), over the face's corners Y in
+// {y + 1/2, y - 1/2} and Z in {d + t, d}. Kyy(x, y) = Kxx(y, x). X = 0 (a sensor in a face's plane) is
+// outside its domain.
+inline InPlane3 unit_cell_in_plane(long double x, long double y, long double d, long double t) {
+  const long double inv4pi = 1.0L / (4.0L * 3.14159265358979323846264338327950288L);
+  const long double sgn[2] = {1.0L, -1.0L}, zs[2] = {d + t, d};
+  // term(X, Y, Z, R) summed over the two charged faces and each face's corners, with their signs.
+  auto faces = [&](long double px, long double py, auto term) {
+    long double sum = 0;
+    for (int f = 0; f < 2; ++f) {
+      const long double X = px - (f == 0 ? 0.5L : -0.5L);
+      for (int j = 0; j < 2; ++j)
+        for (int k = 0; k < 2; ++k) {
+          const long double Y = py + (j == 0 ? 0.5L : -0.5L), Z = zs[k], R = std::sqrt(X * X + Y * Y + Z * Z);
+          sum += sgn[f] * sgn[j] * sgn[k] * term(X, Y, Z, R);
+        }
+    }
+    return inv4pi * sum;
+  };
+  const auto normal = [](long double X, long double Y, long double Z, long double R) { return std::atan(Y * Z / (X * R)); };
+  const auto along_y = [](long double, long double, long double Z, long double R) { return -std::log(Z + R); };
+  return {faces(x, y, normal), faces(x, y, along_y), faces(y, x, normal)};
+}
+
+// The whole field tensor of the unit cell from point dipoles integrated over it: composite
+// Gauss-Legendre, `sub` panels per side in x and y, `subz` in z, 8 points per panel and axis.
+// Independent of every closed form.
+struct Tensor3 {
+  Field3 z;      // Bz per mx, my, mz
+  InPlane3 xy;   // Bx, By per mx, my
+};
+inline Tensor3 unit_cell_tensor_brute_force(double x, double y, double d, double t, int sub = 8, int subz = 2) {
   static const double gx[8] = {-0.9602898564975362, -0.7966664774136267, -0.5255324099163290, -0.1834346424956498,
                                0.1834346424956498,  0.5255324099163290,  0.7966664774136267,  0.9602898564975362};
   static const double gw[8] = {0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.3626837833783620,
                                0.3626837833783620, 0.3137066458778873, 0.2223810344533745, 0.1012285362903763};
-  long double sx = 0, sy = 0, sz = 0;
+  long double sx = 0, sy = 0, sz = 0, sxx = 0, sxy = 0, syy = 0;
   const double hx = 1.0 / sub, hz = t / subz;
   for (int a = 0; a < sub; ++a)
     for (int i = 0; i < 8; ++i) {
@@ -73,15 +109,23 @@ inline Field3 unit_cell_field_brute_force(double x, double y, double d, double t
               const double zp = -t + hz * (c + 0.5 + 0.5 * gx[k]);
               const double wgt = gw[i] * gw[j] * gw[k] * (0.5 * hx) * (0.5 * hx) * (0.5 * hz);
               const double u = x - xp, v = y - yp, w = d - zp;
-              const double r2 = u * u + v * v + w * w, r = std::sqrt(r2), r5 = r2 * r2 * r;
+              const double r2 = u * u + v * v + w * w, r = std::sqrt(r2), r3 = r2 * r, r5 = r2 * r3;
               sx += wgt * 3 * w * u / r5;
               sy += wgt * 3 * w * v / r5;
-              sz += wgt * (3 * w * w / r5 - 1 / (r2 * r));
+              sz += wgt * (3 * w * w / r5 - 1 / r3);
+              sxx += wgt * (3 * u * u / r5 - 1 / r3);
+              sxy += wgt * 3 * u * v / r5;
+              syy += wgt * (3 * v * v / r5 - 1 / r3);
             }
         }
     }
   const long double inv4pi = 1.0L / (4.0L * 3.14159265358979323846264338327950288L);
-  return {inv4pi * sx, inv4pi * sy, inv4pi * sz};
+  return {{inv4pi * sx, inv4pi * sy, inv4pi * sz}, {inv4pi * sxx, inv4pi * sxy, inv4pi * syy}};
+}
+
+// Bz's part of it.
+inline Field3 unit_cell_field_brute_force(double x, double y, double d, double t, int sub = 8, int subz = 2) {
+  return unit_cell_tensor_brute_force(x, y, d, t, sub, subz).z;
 }
 
 // ||a - b|| / ||b|| over two arrays; ||a - b|| itself when b is exactly zero (an empty shape's field).

@@ -37,4 +37,36 @@ inline QuadField unit_cell_field_quad(double x, double y, double d, double t) {
   return {inv4pi * kx, inv4pi * ky, inv4pi * kz};
 }
 
+struct QuadInPlane {
+  Quad kxx, kxy, kyy;
+};
+
+// The in-plane block (Bx, By per mx, my), as unit_cell_in_plane in reference.h, in quadruple precision.
+inline QuadInPlane unit_cell_in_plane_quad(double x, double y, double d, double t) {
+  const Quad D = d, T = t, half = Quad(1) / 2, inv4pi = 1 / (16 * atanq(Quad(1)));
+  const Quad sgn[2] = {1, -1}, zs[2] = {D + T, D};
+  auto normal = [&](Quad px, Quad py) {
+    Quad sum = 0;
+    for (int f = 0; f < 2; ++f) {
+      const Quad X = px - (f == 0 ? half : -half);
+      for (int j = 0; j < 2; ++j)
+        for (int k = 0; k < 2; ++k) {
+          const Quad Y = py + (j == 0 ? half : -half), Z = zs[k], R = sqrtq(X * X + Y * Y + Z * Z);
+          sum += sgn[f] * sgn[j] * sgn[k] * atanq(Y * Z / (X * R));
+        }
+    }
+    return inv4pi * sum;
+  };
+  Quad kxy = 0;
+  for (int f = 0; f < 2; ++f) {
+    const Quad X = Quad(x) - (f == 0 ? half : -half);
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k) {
+        const Quad Y = Quad(y) + (j == 0 ? half : -half), Z = zs[k], R = sqrtq(X * X + Y * Y + Z * Z);
+        kxy += sgn[f] * sgn[j] * sgn[k] * -logq(Z + R);
+      }
+  }
+  return {normal(x, y), inv4pi * kxy, normal(y, x)};
+}
+
 }  // namespace magcnn::test

@@ -18,6 +18,7 @@
 #include "h5_builder.h"
 #include "h5file.h"
 #include "magcnn/array_formats.h"
+#include "magcnn/dataset_io.h"
 #include "magcnn/forward_model.h"
 #include "program_runner.h"
 #include "temp_dir.h"
@@ -592,6 +593,13 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
     H5Builder b(path("other.h5"));
     b.doubles("B", {4, 4}, std::vector<double>(16, 0));
   }
+  {  // magcnn-forward's field along an NV axis
+    FieldWriter w(path("nv.h5"), 1, 8, 8, false, FilmGeometry{5e-8, 5e-8, 5e-9, 4.8e5}, ForwardMethod::Exact, {},
+                  field_axis_from_angles(54.7356, 45));
+    const std::vector<float> field(64, 1e-4f);
+    w.append(field.data(), 1);
+    w.commit();
+  }
   {
     H5Builder b(path("mag.h5"));
     for (const char* c : {"mx", "my", "mz"}) b.dataset(c, {16, 16}, H5T_IEEE_F32LE, std::vector<double>(256, c[1] == 'z' ? 1 : 0));
@@ -633,6 +641,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   expect_refusal("--in " + path("huge.h5") + G, "damaged");
   expect_refusal("--in " + path("group.h5") + G, "is a group");
   expect_refusal("--in " + path("other.h5") + G, "no dataset 'Bz'");
+  expect_refusal("--in " + path("nv.h5"), "holds Bnv along (0.57735, 0.57735, 0.57735), not Bz");
   expect_refusal("--in " + path("map.png") + G, "--range");
   expect_refusal("--in " + path("map.png") + " --range -10 10 --unit T" + G, "its --range is in gauss");
   expect_refusal("--in " + path("T.h5") + " --no-residual", "damaged or diverged", path("wild.h5"));
@@ -670,7 +679,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   EXPECT_TRUE(fs::exists(model()));
   expect_only({"nan.h5", "wild.h5", "empty.h5", "empty3.h5", "pixel.h5", "negative.h5", "nanometres.h5", "furlong.h5", "normalized.h5",
                "small.h5", "tesla.h5", "T.h5", "truth.h5", "angles.h5", "text_attr.h5", "huge.h5", "group.h5", "other.h5",
-               "notes.txt", "map.png", "cut.h5", "mag.h5"});
+               "nv.h5", "notes.txt", "map.png", "cut.h5", "mag.h5"});
 }
 
 }  // namespace

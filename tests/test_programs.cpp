@@ -78,13 +78,8 @@ void write_maps(const std::string& p, int64_t ny, int64_t nx, const std::vector<
 TEST_F(Programs, ForwardComputesWhatTheEngineComputes) {
   const int64_t ny = 12, nx = 17;
   std::mt19937_64 rng(fresh_seed());
-  std::uniform_real_distribution<double> u(-0.57, 0.57);
-  std::vector<double> mx(ny * nx), my(ny * nx), mz(ny * nx);
-  for (int64_t i = 0; i < ny * nx; ++i) {
-    mx[i] = u(rng);
-    my[i] = u(rng);
-    mz[i] = u(rng);
-  }
+  const std::vector<double> mx = uniform_values(rng, ny * nx, 0.57), my = uniform_values(rng, ny * nx, 0.57),
+                            mz = uniform_values(rng, ny * nx, 0.57);  // |m| <= 1
   write_maps(path("m.h5"), ny, nx, mx, my, mz, true);
   for (const double standoff : {7e-8, 2e-8}) {
     const std::string flag = standoff == 7e-8 ? "" : " --standoff 2e-8";
@@ -99,6 +94,47 @@ TEST_F(Programs, ForwardComputesWhatTheEngineComputes) {
     EXPECT_LT(relative_l2(got, want), 1e-6);  // stored as float32
     fs::remove(path("b.h5"));
   }
+}
+
+// --component x, y, nv write Bx, By, Bnv with the axis as an attribute, each what the engine computes.
+TEST_F(Programs, ForwardWritesTheComponentAsked) {
+  const int64_t ny = 10, nx = 13;
+  std::mt19937_64 rng(fresh_seed());
+  const std::vector<double> mx = uniform_values(rng, ny * nx, 0.57), my = uniform_values(rng, ny * nx, 0.57),
+                            mz = uniform_values(rng, ny * nx, 0.57);  // |m| <= 1
+  write_maps(path("m.h5"), ny, nx, mx, my, mz, true);
+  struct Case {
+    std::string flags, dataset;
+    FieldAxis axis;
+  };
+  const Case cases[] = {{"--component x", "Bx", field_axis_from_vector(1, 0, 0)},
+                        {"--component y", "By", field_axis_from_vector(0, 1, 0)},
+                        {"--component nv --nv-axis 54.7356,45", "Bnv", field_axis_from_angles(54.7356, 45)},
+                        {"--component nv --nv-axis 1,-1,1", "Bnv", field_axis_from_vector(1, -1, 1)}};
+  auto cpu = make_cpu_backend();
+  for (const Case& c : cases) {
+    const ProgramResult r = run(kForward, "--device cpu --in " + path("m.h5") + " --out " + path("b.h5") + " " + c.flags);
+    ASSERT_EQ(r.code, 0) << r.err;
+    h5::File f = h5::File::open(path("b.h5"));
+    ASSERT_EQ(f.dims(c.dataset), (std::vector<int64_t>{ny, nx})) << c.flags;
+    const auto axis = f.attr_doubles(c.dataset, "field_axis", 3);
+    ASSERT_EQ(axis.size(), 3u);
+    EXPECT_NEAR(axis[0], c.axis.x, 1e-12);
+    EXPECT_NEAR(axis[1], c.axis.y, 1e-12);
+    EXPECT_NEAR(axis[2], c.axis.z, 1e-12);
+    ForwardOptions o;
+    o.axis = c.axis;
+    const auto want = run_forward(*cpu, FilmGeometry{5e-8, 7e-8, 2e-9, 4.8e5}, 1, ny, nx, mx, my, mz, o);
+    EXPECT_LT(relative_l2(f.read<double>(c.dataset), want), 1e-6) << c.flags;
+    fs::remove(path("b.h5"));
+  }
+  const std::string out = " --device cpu --in " + path("m.h5") + " --out " + path("b.h5");
+  expect_failure(run(kForward, out + " --component nv --nv-axis 0,0,0"), "no direction", {"m.h5"});
+  expect_failure(run(kForward, out + " --component nv"), "--component nv needs --nv-axis", {"m.h5"});
+  expect_failure(run(kForward, out + " --nv-axis 1,0,0"), "leave it out", {"m.h5"});
+  expect_failure(run(kForward, out + " --component nv --nv-axis 1,2,3,4"), "has 4 numbers", {"m.h5"});
+  expect_failure(run(kForward, out + " --component nv --nv-axis 1,x"), "'x' is not a number", {"m.h5"});
+  expect_failure(run(kForward, out + " --component nv --nv-axis 190,0"), "polar angle", {"m.h5"});
 }
 
 TEST_F(Programs, ForwardRejectsBadInput) {

@@ -343,10 +343,16 @@ void write_magnetization(const std::string& path, const MagnetizationMaps& maps,
 // ---------------------------------------------------------------------------------------------------
 // Fields
 
+std::string field_dataset_name(const FieldAxis& axis) {
+  const std::string name = axis.describe();
+  return name.size() == 1 ? "B" + name : "Bnv";
+}
+
 struct FieldWriter::Impl {
   AtomicOutput out;
   h5::File file;
   h5::Appendable bz;
+  std::string name;
   int64_t n, ny, nx, written = 0;
   bool batched;
   Impl(const std::string& path, const std::vector<std::string>& inputs, int64_t n_, int64_t ny_, int64_t nx_, bool batched_)
@@ -359,15 +365,18 @@ struct FieldWriter::Impl {
 };
 
 FieldWriter::FieldWriter(const std::string& path, int64_t n, int64_t ny, int64_t nx, bool batched, const FilmGeometry& g,
-                         ForwardMethod method, const std::vector<std::string>& inputs) {
+                         ForwardMethod method, const std::vector<std::string>& inputs, const FieldAxis& axis) {
   MAGCNN_REQUIRE(n >= 1 && ny >= 1 && nx >= 1 && (batched || n == 1),
                  "a field file of " << n << " map(s) of " << ny << " x " << nx << (batched ? "" : ", unbatched"));
+  axis.validate();
   impl_ = std::make_unique<Impl>(path, inputs, n, ny, nx, batched);
   h5::File& f = impl_->file;
+  const std::string name = impl_->name = field_dataset_name(axis);
   // Unbatched: the [ny, nx] map is appended as ny rows of nx values.
-  impl_->bz = batched ? f.appendable("Bz", h5::Type::F32, {ny, nx}, false, n) : f.appendable("Bz", h5::Type::F32, {nx}, false, ny);
-  f.set_attr("Bz", "unit", std::string("T"));
-  for (const char* object : {"/", "Bz"}) {
+  impl_->bz = batched ? f.appendable(name, h5::Type::F32, {ny, nx}, false, n) : f.appendable(name, h5::Type::F32, {nx}, false, ny);
+  f.set_attr(name, "unit", std::string("T"));
+  for (const std::string& object : {std::string("/"), name}) {
+    f.set_attr(object, "field_axis", std::vector<double>{axis.x, axis.y, axis.z});
     f.set_attr(object, "pixel_size_m", g.pixel_size_m);
     f.set_attr(object, "standoff_m", g.standoff_m);
     f.set_attr(object, "thickness_m", g.thickness_m);
@@ -382,7 +391,7 @@ FieldWriter::~FieldWriter() = default;
 void FieldWriter::append(const float* bz, int64_t count) {
   Impl& w = *impl_;
   MAGCNN_REQUIRE(count >= 1 && w.written + count <= w.n, "field file of " << w.n << " maps: " << w.written << " written, " << count << " more given");
-  require_finite_maps(bz, count * w.ny * w.nx, w.ny, w.nx, w.written, "computed Bz");
+  require_finite_maps(bz, count * w.ny * w.nx, w.ny, w.nx, w.written, "computed " + w.name);
   w.bz.append(bz, w.batched ? count : w.ny);
   w.written += count;
 }

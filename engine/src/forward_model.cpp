@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "magcnn/memory.h"
@@ -17,6 +18,40 @@ ForwardMethod parse_forward_method(const std::string& text) {
 }
 
 const char* forward_method_name(ForwardMethod m) { return m == ForwardMethod::Exact ? "exact" : "spectral"; }
+
+void FieldAxis::validate() const {
+  MAGCNN_REQUIRE(std::isfinite(x) && std::isfinite(y) && std::isfinite(z), "the field axis " << describe() << " is not finite");
+  const double length = std::sqrt(x * x + y * y + z * z);
+  MAGCNN_REQUIRE(std::fabs(length - 1.0) <= 1e-9, "the field axis " << describe() << " is not a unit vector (length " << length << ")");
+}
+
+std::string FieldAxis::describe() const {
+  if (is_z()) return "z";
+  if (x == 1 && y == 0 && z == 0) return "x";
+  if (x == 0 && y == 1 && z == 0) return "y";
+  char text[96];
+  std::snprintf(text, sizeof text, "(%.6g, %.6g, %.6g)", x, y, z);
+  return text;
+}
+
+FieldAxis field_axis_from_vector(double x, double y, double z) {
+  const double length = std::sqrt(x * x + y * y + z * z);
+  MAGCNN_REQUIRE(std::isfinite(length) && length > 0,
+                 "an axis (" << x << ", " << y << ", " << z << ") has no direction: give a vector of non-zero, finite length");
+  FieldAxis u{x / length, y / length, z / length};
+  // Keep the three axes exact, so that they are recognized (and Bz takes its three-plane path).
+  for (double* c : {&u.x, &u.y, &u.z})
+    if (std::fabs(*c) < 1e-15) *c = 0.0; else if (std::fabs(std::fabs(*c) - 1.0) < 1e-15) *c = std::copysign(1.0, *c);
+  return u;
+}
+
+FieldAxis field_axis_from_angles(double polar_deg, double azimuth_deg) {
+  MAGCNN_REQUIRE(std::isfinite(polar_deg) && std::isfinite(azimuth_deg),
+                 "axis angles must be finite, got polar " << polar_deg << ", azimuth " << azimuth_deg << " degrees");
+  MAGCNN_REQUIRE(polar_deg >= 0 && polar_deg <= 180, "the polar angle of an axis is 0 to 180 degrees (from +z), got " << polar_deg);
+  const double rad = 3.14159265358979323846 / 180.0, theta = polar_deg * rad, phi = azimuth_deg * rad;
+  return field_axis_from_vector(std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta));
+}
 
 int64_t fft_friendly_size(int64_t minimum, int64_t multiple) {
   MAGCNN_REQUIRE(minimum >= 1 && minimum <= (int64_t{1} << 50) && multiple >= 1 && multiple <= (int64_t{1} << 20),
@@ -40,23 +75,40 @@ struct ForwardModel::Workspace {
 
 namespace {
 
+// The model's kernel spectra: for Bz the three tables' planes as they are; for another axis the six
+// tables' spectra, in double, combined into the planes of B . u (kern::AxisSpectra).
 template <class T>
-void fill_spectra(Backend& backend, ForwardMethod method, int64_t ny, int64_t nx, int64_t P, int64_t Q,
+void fill_spectra(Backend& backend, ForwardMethod method, const FieldAxis& axis, int64_t ny, int64_t nx, int64_t P, int64_t Q,
                   double d, double t, const Tensor& spectra) {
   const int64_t plane = P * (Q / 2 + 1);
-  T* planes = spectra.data<T>();
   const double scale = 1.0 / static_cast<double>(P * Q);
+  const bool bz = axis.is_z();
+  const int tables = bz ? kern::kOutOfPlaneTables : kern::kAllTables;
+  Tensor raw;  // the six tables' spectra in double, for another axis
+  if (!bz) raw = Tensor(backend, DType::F64, Shape{tables, P, Q / 2 + 1});
   if (method == ForwardMethod::Spectral) {
-    backend.run(kern::TransferSpectra<T>{P, Q, d, t, scale, planes, planes + plane, planes + 2 * plane}, plane);
-    return;
+    if (bz) {
+      backend.run(kern::TransferSpectra<T>{P, Q, d, t, scale, spectra.data<T>(), tables}, plane);
+    } else {
+      backend.run(kern::TransferSpectra<double>{P, Q, d, t, scale, raw.data<double>(), tables}, plane);
+    }
+  } else {
+    // Cell kernels and their spectra in double on every backend; only the finished planes are converted.
+    Tensor quadrant(backend, DType::F64, Shape{tables, P / 2 + 1, Q / 2 + 1});
+    quadrant.zero();
+    const ops::CellKernelQuadrant op{ny, nx, P, Q, d, t, quadrant.data<double>(), tables};
+    backend.run(op, op.count());
+    if (bz) {
+      backend.kernel_spectra(quadrant.data<double>(), tables, P, Q, dtype_of<T>(), spectra.data<T>(), scale);
+    } else {
+      backend.kernel_spectra(quadrant.data<double>(), tables, P, Q, DType::F64, raw.data<double>(), scale);
+    }
+    backend.synchronize();  // `quadrant` is freed on return
   }
-  // Cell kernels and their spectra in double on every backend; only the finished planes are converted.
-  Tensor quadrant(backend, DType::F64, Shape{3, P / 2 + 1, Q / 2 + 1});
-  quadrant.zero();
-  const ops::CellKernelQuadrant op{ny, nx, P, Q, d, t, quadrant.data<double>()};
-  backend.run(op, op.count());
-  backend.kernel_spectra(quadrant.data<double>(), P, Q, dtype_of<T>(), planes, scale);
-  backend.synchronize();  // `quadrant` is freed on return
+  if (!bz) {
+    backend.run(kern::AxisSpectra<T>{raw.data<double>(), spectra.data<T>(), plane, axis.x, axis.y, axis.z}, plane);
+    backend.synchronize();  // `raw` is freed on return
+  }
 }
 
 template <class T>
@@ -98,13 +150,14 @@ double ForwardModel::memory_bytes(const Backend& backend, int64_t ny, int64_t nx
   const double P = static_cast<double>(padded_size(ny, options.output_stride));
   const double Q = static_cast<double>(padded_size(nx, options.output_stride));
   const double B = static_cast<double>(options.max_batch), half = P * (Q / 2 + 1);
-  const double spectra = 3 * half * es;
+  const double tables = options.axis.is_z() ? 3 : 6;
+  const double spectra = tables * half * es;
   const double work = B * (P * Q + 2 * half + 2 * (P / s) * (Q / s / 2 + 1)) * es;
-  // Transients of construction: the kernels' first quadrant in double; on the GPU its mirrored tables
-  // and their spectrum (also double); FFT planning arrays (FFTW) or work areas (cuFFT), about one padded
-  // batch and its spectrum.
-  const double quadrant = 3 * (P / 2 + 1) * (Q / 2 + 1) * 8;
-  const double mirrored = backend.kind() == DeviceKind::CUDA ? 3 * (P * Q + 2 * half) * 8 : 0;
+  // Transients of construction: the kernels' first quadrant in double (and, for an axis other than z,
+  // the tables' spectra in double); on the GPU its mirrored tables and their spectrum (also double); FFT
+  // planning arrays (FFTW) or work areas (cuFFT), about one padded batch and its spectrum.
+  const double quadrant = tables * (P / 2 + 1) * (Q / 2 + 1) * 8 + (tables == 6 ? 6 * half * 8 : 0);
+  const double mirrored = backend.kind() == DeviceKind::CUDA ? tables * (P * Q + 2 * half) * 8 : 0;
   const double planning = B * (P * Q + 2 * half) * es;
   return spectra + work + quadrant + std::max(mirrored, planning);
 }
@@ -113,6 +166,7 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
                            ForwardOptions options)
     : backend_(backend), geometry_(geometry), options_(options), ny_(ny), nx_(nx) {
   geometry.validate();
+  options.axis.validate();
   check_sizes(ny, nx, options);
   require_memory(memory_bytes(backend, ny, nx, options), backend.available_memory(),
                  "the forward model of " + std::to_string(options.max_batch) + " map(s) of " + std::to_string(ny) + " x " +
@@ -126,11 +180,11 @@ ForwardModel::ForwardModel(Backend& backend, const FilmGeometry& geometry, int64
   const double t = geometry.thickness_m / geometry.pixel_size_m;
 
   const int64_t qh = Q_ / 2 + 1;
-  spectra_ = Tensor(backend, dtype_, Shape{3, P_, qh});
+  spectra_ = Tensor(backend, dtype_, Shape{options.axis.is_z() ? 3 : 6, P_, qh});
   if (dtype_ == DType::F64) {
-    fill_spectra<double>(backend, options.method, ny, nx, P_, Q_, d, t, spectra_);
+    fill_spectra<double>(backend, options.method, options.axis, ny, nx, P_, Q_, d, t, spectra_);
   } else {
-    fill_spectra<float>(backend, options.method, ny, nx, P_, Q_, d, t, spectra_);
+    fill_spectra<float>(backend, options.method, options.axis, ny, nx, P_, Q_, d, t, spectra_);
   }
 
   const int64_t B = options.max_batch, ps = P_ / s, qs = Q_ / s;
@@ -176,6 +230,15 @@ void ForwardModel::check_field(const TensorView& bz, int64_t n) const {
 
 namespace {
 
+// How the spectral product reads the model's planes (fill_spectra's layouts).
+template <class T>
+kern::KernelPlanes<T> kernel_planes(const Tensor& spectra, bool bz) {
+  const T* k = spectra.data<T>();
+  const int64_t plane = spectra.shape()[1] * spectra.shape()[2];
+  if (bz) return {true, {nullptr, nullptr, k + 2 * plane}, {k, k + plane, nullptr}};
+  return {false, {k, k + 2 * plane, k + 4 * plane}, {k + plane, k + 3 * plane, k + 5 * plane}};
+}
+
 template <class T>
 void run_embed(Backend& b, const TensorView& src, T* dst, int64_t ny, int64_t nx, int64_t P, int64_t Q) {
   const int64_t n = src.shape[0];
@@ -197,14 +260,14 @@ void ForwardModel::compute(const TensorView& mx, const TensorView& my, const Ten
   auto run = [&](auto zero) {
     using T = decltype(zero);
     T* padded = work_->padded.data<T>();
-    const T* k = spectra_.data<T>();
+    const kern::KernelPlanes<T> k = kernel_planes<T>(spectra_, options_.axis.is_z());
     const int64_t half = P_ * (Q_ / 2 + 1);
     const TensorView* comps[3] = {&mx, &my, &mz};
     for (int c = 0; c < 3; ++c) {
       run_embed<T>(backend_, *comps[c], padded, ny_, nx_, P_, Q_);
       forward_plan_->forward(padded, work_->spectrum.data<T>());
-      backend_.run(ops::ProductComponent<T>{{as_complex<T>(work_->spectrum), half, c}, k, k + half, k + 2 * half,
-                                            as_complex_mut<T>(work_->folded), P_, Q_, s, c > 0},
+      backend_.run(ops::ProductComponent<T>{{as_complex<T>(work_->spectrum), half, c}, k, as_complex_mut<T>(work_->folded), P_, Q_,
+                                            s, c > 0},
                    folded);
     }
   };
@@ -241,10 +304,10 @@ void ForwardModel::compute_collinear_prepared(const TensorView& direction, const
   auto run = [&](auto zero) {
     using T = decltype(zero);
     forward_plan_->forward(work_->padded.data<T>(), work_->spectrum.data<T>());
-    const T* k = spectra_.data<T>();
     const int64_t half = P_ * (Q_ / 2 + 1);
-    backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half}, k, k + half,
-                                          k + 2 * half, as_complex_mut<T>(work_->folded), P_, Q_, s, false},
+    backend_.run(ops::ProductCollinear<T>{{as_complex<T>(work_->spectrum), direction.as<T>(), half},
+                                          kernel_planes<T>(spectra_, options_.axis.is_z()), as_complex_mut<T>(work_->folded), P_, Q_,
+                                          s, false},
                  folded);
   };
   if (dtype_ == DType::F64) run(0.0); else run(0.0f);

@@ -450,7 +450,7 @@ std::string File::describe(const std::string& object, const std::string& name) c
   return path_ + ": attribute '" + name + "'" + (object == "/" ? std::string() : " of '" + object + "'");
 }
 
-std::optional<Id> File::open_single_attr(const std::string& object, const std::string& name) const {
+std::optional<Id> File::open_attr(const std::string& object, const std::string& name, int64_t& points) const {
   if (object != "/" && !has(object)) return std::nullopt;
   Id obj = open_object(object);
   const htri_t exists = H5Aexists(obj.get(), name.c_str());
@@ -461,8 +461,14 @@ std::optional<Id> File::open_single_attr(const std::string& object, const std::s
   Id attr(a, H5Aclose);
   Id space(MAGCNN_H5(H5Aget_space(attr.get())), H5Sclose);
   const bool null_space = H5Sget_simple_extent_type(space.get()) == H5S_NULL;
-  const hssize_t points = null_space ? 0 : H5Sget_simple_extent_npoints(space.get());
-  if (points != 1)
+  points = null_space ? 0 : static_cast<int64_t>(H5Sget_simple_extent_npoints(space.get()));
+  return attr;
+}
+
+std::optional<Id> File::open_single_attr(const std::string& object, const std::string& name) const {
+  int64_t points = 0;
+  std::optional<Id> attr = open_attr(object, name, points);
+  if (attr && points != 1)
     throw InvalidInput(describe(object, name) + " holds " + std::to_string(points) +
                        " values; it must hold exactly one (a scalar)");
   return attr;
@@ -486,9 +492,15 @@ void File::set_attr(const std::string& object, const std::string& name, const st
   write_attr(object, name, type.get(), padded.data());
 }
 
-void File::write_attr(const std::string& object, const std::string& name, hid_t type, const void* value) {
+void File::set_attr(const std::string& object, const std::string& name, const std::vector<double>& values) {
+  MAGCNN_REQUIRE(!values.empty(), "attribute " << name << " with no values");
+  const hsize_t n = values.size();
+  write_attr(object, name, H5T_NATIVE_DOUBLE, values.data(), &n);
+}
+
+void File::write_attr(const std::string& object, const std::string& name, hid_t type, const void* value, const hsize_t* length) {
   Id obj = open_object(object);
-  Id space(MAGCNN_H5(H5Screate(H5S_SCALAR)), H5Sclose);
+  Id space(MAGCNN_H5(length != nullptr ? H5Screate_simple(1, length, nullptr) : H5Screate(H5S_SCALAR)), H5Sclose);
   if (H5Aexists(obj.get(), name.c_str()) > 0) MAGCNN_H5(H5Adelete(obj.get(), name.c_str()));
   Id attr(MAGCNN_H5(H5Acreate2(obj.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT)), H5Aclose);
   MAGCNN_H5(H5Awrite(attr.get(), type, value));
@@ -517,6 +529,20 @@ std::optional<double> File::attr_double(const std::string& object, const std::st
   AttributeValue a = attr_number(object, name);
   if (!a.problem.empty()) throw InvalidInput(a.problem);
   return a.value;
+}
+
+std::vector<double> File::attr_doubles(const std::string& object, const std::string& name, std::size_t count) const {
+  int64_t points = 0;
+  const std::optional<Id> attr = open_attr(object, name, points);
+  if (!attr) return {};
+  MAGCNN_REQUIRE(points == static_cast<int64_t>(count), describe(object, name) << " holds " << points << " values; it must hold " << count);
+  Id type(MAGCNN_H5(H5Aget_type(attr->get())), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER, describe(object, name) << " is a " << type_name(type.get()) << "; it must be numbers");
+  std::vector<double> v(count);
+  if (H5Aread(attr->get(), H5T_NATIVE_DOUBLE, v.data()) < 0)
+    throw InvalidInput(describe(object, name) + " cannot be read as numbers (HDF5: " + error_stack() + ")");
+  return v;
 }
 
 std::optional<uint64_t> File::attr_uint64(const std::string& object, const std::string& name) const {

@@ -137,10 +137,14 @@ class File {
   void set_attr(const std::string& object, const std::string& name, int64_t value);
   void set_attr(const std::string& object, const std::string& name, uint64_t value);
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
+  void set_attr(const std::string& object, const std::string& name, const std::vector<double>& values);  // 1-D
   // Read without trusting it: absent, a value, or present but unusable (`problem` names file and attribute).
   AttributeValue attr_number(const std::string& object, const std::string& name) const;
   // The attribute's value, nullopt when absent; InvalidInput when present but not one number.
   std::optional<double> attr_double(const std::string& object, const std::string& name) const;
+  // Exactly `count` numbers (a vector attribute such as field_axis) as double; empty when absent,
+  // InvalidInput when it holds another number of values or no numbers.
+  std::vector<double> attr_doubles(const std::string& object, const std::string& name, std::size_t count) const;
   // The same for an unsigned 64-bit integer (seeds), read without passing through double.
   std::optional<uint64_t> attr_uint64(const std::string& object, const std::string& name) const;
   // nullopt when absent; InvalidInput when present but not one string.
@@ -152,8 +156,11 @@ class File {
  private:
   File(std::string path, Id file);
   Id open_object(const std::string& object) const;
-  void write_attr(const std::string& object, const std::string& name, hid_t type, const void* value);
+  // A scalar attribute, or a 1-D one of `*length` values.
+  void write_attr(const std::string& object, const std::string& name, hid_t type, const void* value, const hsize_t* length = nullptr);
   Id open_dataset(const std::string& name) const;
+  // The attribute `name` of `object` if present, with the number of values it holds.
+  std::optional<Id> open_attr(const std::string& object, const std::string& name, int64_t& points) const;
   // The attribute `name` of `object` if present, after checking that it holds exactly one element.
   std::optional<Id> open_single_attr(const std::string& object, const std::string& name) const;
   std::string describe(const std::string& object, const std::string& name) const;

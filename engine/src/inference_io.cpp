@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "finite_checks.h"
 #include "h5file.h"
@@ -158,7 +159,18 @@ FieldMapsReader::FieldMapsReader(const std::string& path, const FieldMapsOptions
     // A normalized Bz without its target m is not one of our training sets: open_physical says so.
     const bool training = (f.has("mloc") && f.has("Theta")) ||
                           (f.has("Bz") && f.has("m") && f.attr_string("Bz", "unit").value_or("") == "normalized");
-    MAGCNN_REQUIRE(f.has("Bz") || training, path << ": no dataset 'Bz' (field maps [H, W] or [N, H, W])");
+    if (!f.has("Bz") && !training) {
+      // magcnn-forward's other components: say which one the file holds and what the model needs.
+      for (const char* other : {"Bx", "By", "Bnv"}) {
+        if (!f.has(other)) continue;
+        const std::vector<double> u = f.attr_doubles(other, "field_axis", 3);
+        std::ostringstream axis;
+        if (u.size() == 3) axis << " along (" << u[0] << ", " << u[1] << ", " << u[2] << ")";
+        throw InvalidInput(path + " holds " + other + axis.str() + ", not Bz: the model was trained on Bz maps, and models of "
+                           "another field component are not supported yet");
+      }
+      throw InvalidInput(path + ": no dataset 'Bz' (field maps [H, W] or [N, H, W])");
+    }
     if (training) {
       f.close();  // the training set's own reader opens it again
       r.open_training();

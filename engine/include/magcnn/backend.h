@@ -148,11 +148,12 @@ class Backend {
   virtual std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) = 0;
   virtual std::unique_ptr<UniformStream> uniform_stream(uint64_t seed) = 0;
 
-  // Spectra of the cell kernels from their first quadrant ([3][P/2+1][Q/2+1] doubles, as filled by
-  // kern::CellKernelQuadrant; P, Q even; overwritten) into the planes [3][P][Q/2+1] of `planes_type`:
-  // Im DFT(Kx), Im DFT(Ky), Re DFT(Kz), times `scale`. The CPU uses the parities (DCT-I / DST-I on the
-  // quadrant alone); the GPU mirrors the quadrant and runs a full double-precision FFT.
-  virtual void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) = 0;
+  // Spectra of the cell kernels from their first quadrant ([tables][P/2+1][Q/2+1] doubles, as filled by
+  // kern::CellKernelQuadrant; tables 3 or 6; P, Q even; overwritten) into the planes [tables][P][Q/2+1]
+  // of `planes_type`: Im DFT(Kx), Im DFT(Ky), Re DFT(Kz), then Re DFT(Kxx), Re DFT(Kxy), Re DFT(Kyy),
+  // times `scale`. The CPU uses the parities (DCT-I / DST-I on the quadrant alone); the GPU mirrors the
+  // quadrant and runs a full double-precision FFT.
+  virtual void kernel_spectra(double* quadrant, int tables, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) = 0;
 
   virtual std::unique_ptr<ConvPlan> plan_conv(const ConvSpec& spec) = 0;
   virtual std::unique_ptr<SortPlan> plan_sort(int64_t n) = 0;

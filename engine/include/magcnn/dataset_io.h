@@ -107,12 +107,17 @@ MagnetizationMaps read_magnetization(const std::string& path);
 // geometry as root attributes, atomically: what magcnn-forward reads.
 void write_magnetization(const std::string& path, const MagnetizationMaps& maps, const FilmGeometry& geometry);
 
-// Writes Bz in tesla as float32, [n, ny, nx] (or [ny, nx] when !batched), with the geometry and method
-// as attributes, batch by batch. The temporary file is created at construction.
+// The dataset a field component is stored as: Bz, Bx, By, or Bnv for any other axis (whose unit vector
+// is then the attribute field_axis).
+std::string field_dataset_name(const FieldAxis& axis);
+
+// Writes the field (Bz, or B . axis) in tesla as float32, [n, ny, nx] (or [ny, nx] when !batched), with
+// the geometry, method and axis (field_axis, [ux, uy, uz]) as attributes, batch by batch. The temporary
+// file is created at construction.
 class FieldWriter {
  public:
   FieldWriter(const std::string& path, int64_t n, int64_t ny, int64_t nx, bool batched, const FilmGeometry& geometry,
-              ForwardMethod method, const std::vector<std::string>& inputs = {});
+              ForwardMethod method, const std::vector<std::string>& inputs = {}, const FieldAxis& axis = FieldAxis{});
   ~FieldWriter();
   // The next `count` maps [count, ny, nx]. Throws InvalidInput on a value that is not finite.
   void append(const float* bz, int64_t count);

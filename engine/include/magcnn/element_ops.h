@@ -27,6 +27,7 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
   X(::magcnn::kern::ParityPlanes<float>) X(::magcnn::kern::ParityPlanes<double>)                  \
   X(::magcnn::kern::SpectrumPlane<float>) X(::magcnn::kern::SpectrumPlane<double>)                \
   X(::magcnn::kern::TransferSpectra<float>) X(::magcnn::kern::TransferSpectra<double>)            \
+  X(::magcnn::kern::AxisSpectra<float>) X(::magcnn::kern::AxisSpectra<double>)                    \
   X(::magcnn::kern::EmbedInterior<float>) X(::magcnn::kern::EmbedInterior<double>)                    \
   X(::magcnn::ops::ProductComponent<float>) X(::magcnn::ops::ProductComponent<double>)                    \
   X(::magcnn::ops::ProductCollinear<float>) X(::magcnn::ops::ProductCollinear<double>)            \

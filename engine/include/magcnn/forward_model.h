@@ -1,8 +1,10 @@
-// The forward model: the stray field Bz at the sensor plane from magnetization maps of a thin film.
+// The forward model: the stray field at the sensor plane from magnetization maps of a thin film, as Bz or
+// as its component B . u along any unit vector u (Bx, By, the axis of an NV centre).
 //
 // "exact": every pixel is a uniformly magnetized cuboid; Bz = Kx * mx + Ky * my + Kz * mz is an aperiodic
 // convolution done by FFT on a zero-padded grid (Hockney's method), with the cell kernels evaluated in
-// double and their spectra computed once per model. "spectral": the thin-film transfer function applied
+// double and their spectra computed once per model; B . u adds the in-plane kernels (kernels/cell_kernel.h)
+// and combines the six spectra once, so that it costs per map what Bz costs. "spectral": the thin-film transfer function applied
 // on the same padded grid (no cell kernels to compute; wrong by tens of percent when the standoff is
 // near the pixel size: README, Physics, has the measured table).
 #pragma once
@@ -26,8 +28,24 @@ enum class FieldUnit { Tesla, Normalized };
 
 constexpr double kMu0 = 1.25663706212e-6;  // vacuum permeability, T m / A
 
+// The unit vector u of the field component B . u, in the film's frame: x along the map's columns, y along
+// its rows, z up from the film towards the sensor. (0, 0, 1), Bz, by default.
+struct FieldAxis {
+  double x = 0, y = 0, z = 1;
+  bool is_z() const { return x == 0 && y == 0 && z == 1; }
+  // Throws InvalidInput unless every component is finite and |u| is 1 to within 1e-9.
+  void validate() const;
+  // "z", "x", "y", or "(ux, uy, uz)" with 6 digits.
+  std::string describe() const;
+};
+// u from polar angle theta (from +z) and azimuth phi (from +x towards +y), in degrees.
+FieldAxis field_axis_from_angles(double polar_deg, double azimuth_deg);
+// u = v / |v|; throws InvalidInput for a vector of zero or non-finite length.
+FieldAxis field_axis_from_vector(double x, double y, double z);
+
 struct ForwardOptions {
   ForwardMethod method = ForwardMethod::Exact;
+  FieldAxis axis;  // the component computed: B . axis
   FieldUnit unit = FieldUnit::Tesla;
   int64_t max_batch = 1;      // maps per call, at most
   int64_t output_stride = 1;  // keep every s-th pixel in y and x, starting at pixel 0
@@ -48,7 +66,7 @@ class ForwardModel {
   ForwardModel& operator=(const ForwardModel&) = delete;
 
   // mx, my, mz: [N, ny, nx] with 1 <= N <= max_batch, on this model's backend, of its dtype.
-  // bz: [N, out_ny, out_nx], in the unit of the options.
+  // bz: [N, out_ny, out_nx], the field component of the options' axis (Bz by default), in their unit.
   void compute(const TensorView& mx, const TensorView& my, const TensorView& mz, const TensorView& bz);
   // m = shape * direction: shape [N, ny, nx], direction [N, 3] (unit vectors). One FFT per map.
   void compute_collinear(const TensorView& shape, const TensorView& direction, const TensorView& bz);
@@ -75,7 +93,8 @@ class ForwardModel {
   // The largest map side accepted (cuFFT's sizes are 32-bit; no memory holds such a map anyway).
   static constexpr int64_t kMaxSide = int64_t{1} << 24;
 
-  // The kernel spectra's planes [3, P, Q/2+1] (Kx imaginary, Ky imaginary, Kz real parts, each / (PQ)).
+  // The kernel spectra's planes [planes, P, Q/2+1], each / (PQ): for Bz three (Kx imaginary, Ky
+  // imaginary, Kz real parts), for another axis six (real and imaginary parts for mx, my, mz).
   const Tensor& spectra() const { return spectra_; }
 
  private:

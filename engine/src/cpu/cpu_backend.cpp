@@ -100,9 +100,9 @@ class CpuBackend final : public Backend {
     return cpu::make_host_uniform_stream(seed);
   }
 
-  void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
-    const int64_t count = 3 * P * (Q / 2 + 1);
-    cpu::parity_r2r(quadrant, P, Q);  // in place
+  void kernel_spectra(double* quadrant, int tables, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
+    const int64_t count = tables * P * (Q / 2 + 1);
+    cpu::parity_r2r(quadrant, tables, P, Q);  // in place
     if (planes_type == DType::F64) {
       run(kern::ParityPlanes<double>{quadrant, static_cast<double*>(planes), P, Q, scale}, count);
     } else {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cpu/cpu_parts.h"
+#include "kernels/cell_kernel.h"
 
 namespace magcnn::cpu {
 namespace {
@@ -152,25 +153,18 @@ class FftwPlan final : public FftPlan {
 
 }  // namespace
 
-void parity_r2r(double* quadrant, int64_t P, int64_t Q) {
+void parity_r2r(double* quadrant, int tables, int64_t P, int64_t Q) {
   init_fftw_once();
   const int64_t qh = Q / 2 + 1, ph = P / 2 + 1, plane = ph * qh;
   MAGCNN_REQUIRE(P % 2 == 0 && Q % 2 == 0 && P >= 4 && Q >= 4, "parity transforms need even sizes >= 4, got " << P << " x " << Q);
   // Even axes: DCT-I over offsets 0..N/2. Odd axes: DST-I over 1..N/2-1 (the samples at 0 and N/2 are 0).
   const fftw_iodim64 even_y{ph, qh, qh}, odd_y{ph - 2, qh, qh}, even_x{qh, 1, 1}, odd_x{qh - 2, 1, 1};
-  struct Part {
-    fftw_iodim64 y, x;
-    fftw_r2r_kind ky, kx;
-    int64_t offset;
-  };
-  const Part parts[3] = {{even_y, odd_x, FFTW_REDFT00, FFTW_RODFT00, 1},
-                         {odd_y, even_x, FFTW_RODFT00, FFTW_REDFT00, qh},
-                         {even_y, even_x, FFTW_REDFT00, FFTW_REDFT00, 0}};
   fftw_plan_with_nthreads(omp_get_max_threads());
-  for (int c = 0; c < 3; ++c) {
-    const fftw_iodim64 dims[2] = {parts[c].y, parts[c].x};
-    const fftw_r2r_kind kinds[2] = {parts[c].ky, parts[c].kx};
-    double* io = quadrant + c * plane + parts[c].offset;
+  for (int c = 0; c < tables; ++c) {
+    const bool ox = kern::table_odd_x(c), oy = kern::table_odd_y(c);
+    const fftw_iodim64 dims[2] = {oy ? odd_y : even_y, ox ? odd_x : even_x};
+    const fftw_r2r_kind kinds[2] = {oy ? FFTW_RODFT00 : FFTW_REDFT00, ox ? FFTW_RODFT00 : FFTW_REDFT00};
+    double* io = quadrant + c * plane + (oy ? qh : 0) + (ox ? 1 : 0);
     fftw_plan p = fftw_plan_guru64_r2r(2, dims, 0, nullptr, io, io, kinds, FFTW_ESTIMATE);
     if (p == nullptr) throw Error("FFTW could not plan the kernel's real-to-real transform");
     fftw_execute(p);

@@ -75,23 +75,24 @@ class CudaBackend final : public Backend {
   std::unique_ptr<StepGraph> capture(const std::function<void()>& work) override { return cuda::make_cuda_graph(ctx_, work); }
 
   // cuFFT has no real-to-real transforms: mirror the quadrant into full tables and transform in double.
-  void kernel_spectra(double* quadrant, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
+  void kernel_spectra(double* quadrant, int tables, int64_t P, int64_t Q, DType planes_type, void* planes, double scale) override {
     const int64_t plane = P * (Q / 2 + 1);
-    Tensor tables(*this, DType::F64, Shape{3, P, Q});
-    Tensor half(*this, DType::F64, Shape{3, P, 2 * (Q / 2 + 1)});
-    run(kern::MirrorQuadrant{quadrant, tables.data<double>(), P, Q}, 3 * P * Q);
+    Tensor full(*this, DType::F64, Shape{tables, P, Q});
+    Tensor half(*this, DType::F64, Shape{tables, P, 2 * (Q / 2 + 1)});
+    run(kern::MirrorQuadrant{quadrant, full.data<double>(), P, Q}, tables * P * Q);
     // The plan, like the buffers, must outlive the queued transform: it is destroyed after the synchronize.
-    const std::unique_ptr<FftPlan> plan = plan_fft(FftSpec{DType::F64, 3, P, Q, 0, 0, FftDirection::Forward});
-    plan->forward(tables.data<double>(), half.data<double>());
+    const std::unique_ptr<FftPlan> plan = plan_fft(FftSpec{DType::F64, tables, P, Q, 0, 0, FftDirection::Forward});
+    plan->forward(full.data<double>(), half.data<double>());
     const auto* fft = reinterpret_cast<const kern::Complex<double>*>(half.data<double>());
-    for (int c = 0; c < 3; ++c) {
+    for (int c = 0; c < tables; ++c) {
+      const bool imaginary = kern::table_spectrum_imaginary(c);
       if (planes_type == DType::F64) {
-        run(kern::SpectrumPlane<double>{fft + c * plane, static_cast<double*>(planes) + c * plane, c < 2, scale}, plane);
+        run(kern::SpectrumPlane<double>{fft + c * plane, static_cast<double*>(planes) + c * plane, imaginary, scale}, plane);
       } else {
-        run(kern::SpectrumPlane<float>{fft + c * plane, static_cast<float*>(planes) + c * plane, c < 2, scale}, plane);
+        run(kern::SpectrumPlane<float>{fft + c * plane, static_cast<float*>(planes) + c * plane, imaginary, scale}, plane);
       }
     }
-    synchronize();  // `tables`, `half` and `plan` are freed on return
+    synchronize();  // `full`, `half` and `plan` are freed on return
   }
 
 #define MAGCNN_CUDA_RUN(Op) \
