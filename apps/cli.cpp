@@ -124,6 +124,15 @@ CLI::Validator integer_range(int64_t lo, int64_t hi) {
       "in " + std::to_string(lo) + ".." + std::to_string(hi));
 }
 
+std::string checked_field_axis(const std::string& text, const std::string& flag) {
+  try {
+    parse_field_axis(text);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(flag + ": " + e.what());
+  }
+  return text;
+}
+
 uint64_t parse_seed(const std::string& text, const std::string& flag) {
   const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
   errno = 0;

@@ -59,6 +59,10 @@ CLI::Validator number_range(double lo, double hi);
 // A seed: a whole number from 0 to 2^64 - 1, in decimal; anything else (a sign, a fraction, a value that
 // would wrap or saturate) throws InvalidInput.
 uint64_t parse_seed(const std::string& text, const std::string& flag);
+// The text of --field-axis, checked (parse_field_axis), for data.field_axis; the message names the flag.
+std::string checked_field_axis(const std::string& text, const std::string& flag);
+constexpr const char* kFieldAxisHelp =
+    "the field component of the samples: z (Bz), x, y, or an NV axis THETA,PHI (degrees) or UX,UY,UZ [data.field_axis]";
 
 // Runs `body` after parsing, with interrupting signals handled (interrupt.h); returns the exit code.
 // Usage errors: CLI11's message and code. Any other error prints "PROGRAM: error: ..." on one line and

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,35 +22,19 @@ int64_t batch_for(const magcnn::Backend& backend, int64_t n, int64_t ny, int64_t
   return std::clamp<int64_t>(static_cast<int64_t>(std::min(1e9 / per_map, 1e9)), 1, n);
 }
 
-// The axis of --component (z, x, y) or of --nv-axis: "THETA,PHI" (polar and azimuthal angles in
-// degrees) or "UX,UY,UZ" (a vector, normalized here).
+// The axis of --component (z, x, y) or of --nv-axis ("THETA,PHI" in degrees or "UX,UY,UZ").
 magcnn::FieldAxis parse_axis(const std::string& component, const std::string& nv_axis, bool nv_given) {
   using magcnn::InvalidInput;
   if (component != "nv") {
     if (nv_given) throw InvalidInput("--nv-axis is the axis of --component nv; with --component " + component + " leave it out");
-    if (component == "x") return magcnn::field_axis_from_vector(1, 0, 0);
-    if (component == "y") return magcnn::field_axis_from_vector(0, 1, 0);
-    return magcnn::FieldAxis{};
+    return magcnn::parse_field_axis(component);
   }
   if (!nv_given) throw InvalidInput("--component nv needs --nv-axis THETA,PHI (degrees) or --nv-axis UX,UY,UZ");
-  std::vector<double> v;
-  std::stringstream in(nv_axis);
-  for (std::string part; std::getline(in, part, ',');) {
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || part.find_first_not_of(" \t", used) != std::string::npos)
-      throw InvalidInput("--nv-axis " + nv_axis + ": '" + part + "' is not a number; give THETA,PHI in degrees or UX,UY,UZ");
-    v.push_back(value);
+  try {
+    return magcnn::parse_field_axis(nv_axis);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(std::string("--nv-axis: ") + e.what());
   }
-  if (v.size() == 2) return magcnn::field_axis_from_angles(v[0], v[1]);
-  if (v.size() == 3) return magcnn::field_axis_from_vector(v[0], v[1], v[2]);
-  throw InvalidInput("--nv-axis " + nv_axis + " has " + std::to_string(v.size()) +
-                     " numbers; give THETA,PHI (polar from +z, azimuth from +x, degrees) or UX,UY,UZ");
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app::Common common;
   app::add_common_flags(app, common, true);
   int64_t count = 0, img_size = 0, finer_grid = 0, batch = -1;
-  std::string seed_text, target, method;
+  std::string seed_text, target, method, axis;
   double rmax = 0, thickness = 0;
   auto* o_count = app.add_option("--count", count, "samples [data.count]")->check(app::integer_range(1, L::kMaxCount));
   auto* o_seed = app.add_option("--seed", seed_text, "random seed, 0 to 2^64 - 1 [data.seed]");
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   auto* o_t = app.add_option("--thickness-over-standoff", thickness, "t/d [data.thickness_over_standoff]")
                   ->check(app::number_range(L::kMinThicknessOverStandoff, L::kMaxThicknessOverStandoff));
   auto* o_method = app.add_option("--method", method, "exact | spectral [data.method]")->check(CLI::IsMember({"exact", "spectral"}));
+  auto* o_axis = app.add_option("--field-axis", axis, app::kFieldAxisHelp);
   auto* o_batch = app.add_option("--batch", batch, "samples per device call, 0 = automatic [data.batch]")
                       ->check(app::integer_range(0, L::kMaxBatch));
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     if (*o_rmax) s.rmax = rmax;
     if (*o_t) s.thickness_over_standoff = thickness;
     if (*o_method) s.method = parse_forward_method(method);
+    if (*o_axis) s.field_axis = app::checked_field_axis(axis, "--field-axis");
     if (*o_batch) s.batch = batch;
     s.validate();
     app::check_output(common);

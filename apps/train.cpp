@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
                "magcnn-train"};
   app::Common common;
   app::add_common_flags(app, common, true);
-  std::string data = "generated", target, schedule, seed_text;
+  std::string data = "generated", target, schedule, seed_text, axis;
   int64_t epochs = 0, batch = 0;
   double lr = 0, target_loss = 0, weight_decay = 0;
   bool resume = false, fresh = false;
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   auto* o_schedule = app.add_option("--schedule", schedule, "constant | step | cosine [training.schedule]")
                          ->check(CLI::IsMember({"constant", "step", "cosine"}));
   auto* o_wd = app.add_option("--weight-decay", weight_decay, "decoupled weight decay [training.weight_decay]")->check(app::number_range(0, 1));
+  auto* o_axis = app.add_option("--field-axis", axis, app::kFieldAxisHelp);
   auto* o_fresh = app.add_flag("--fresh-data", fresh, "new training samples every epoch (validation fixed) [training.fresh_data]");
   app.add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
 
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
                                 << " asks for (base_channels " << a.base_channels << " vs " << b.base_channels << ", depth " << a.depth
                                 << " vs " << b.depth << ", kernel_size " << a.kernel_size << " vs " << b.kernel_size
                                 << "): resume with the run's own configuration");
-      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh})
+      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis})
         MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
       // The run continues with its own settings and data; only its budget may change.
       config = checkpoint.config;
@@ -145,6 +146,7 @@ int main(int argc, char** argv) {
       if (*o_schedule) config.training.schedule = schedule;
       if (*o_wd) config.training.weight_decay = weight_decay;
       if (*o_fresh) config.training.fresh_data = fresh;
+      if (*o_axis) config.data.field_axis = app::checked_field_axis(axis, "--field-axis");
     }
     const bool generated = data == "generated";
     MAGCNN_REQUIRE(generated || !config.training.fresh_data,
@@ -183,6 +185,11 @@ int main(int argc, char** argv) {
       MAGCNN_REQUIRE(file_set.target == target_kind_name(config.data.target),
                      data << " holds a '" << file_set.target << "' target, the configuration trains '" << target_kind_name(config.data.target)
                           << "' (pass --target " << file_set.target << ")");
+      // The model is trained on the set's field component, whatever the configuration says.
+      if (*o_axis)
+        MAGCNN_REQUIRE(same_axis(parse_field_axis(config.data.field_axis), file_set.axis),
+                       data << " holds the field along " << file_set.axis.describe() << "; --field-axis " << axis << " does not apply");
+      config.data.field_axis = file_set.axis.text();
       side_y = file_set.ny;
       side_x = file_set.nx;
       samples = file_set.count;
@@ -232,9 +239,11 @@ int main(int argc, char** argv) {
     backend->synchronize();
     const double data_seconds = std::chrono::duration<double>(Clock::now() - data_start).count();
     char line[400];
-    std::snprintf(line, sizeof line, "data: %lld training and %lld validation maps of %lld x %lld, target %s, %s in %s",
+    const FieldAxis field_axis = parse_field_axis(config.data.field_axis);
+    const std::string field = field_axis.is_z() ? "Bz" : "B along " + field_axis.describe();
+    std::snprintf(line, sizeof line, "data: %lld training and %lld validation maps of %lld x %lld, %s, target %s, %s in %s",
                   static_cast<long long>(n_train), static_cast<long long>(n_val), static_cast<long long>(side_y),
-                  static_cast<long long>(side_x), target_kind_name(config.data.target),
+                  static_cast<long long>(side_x), field.c_str(), target_kind_name(config.data.target),
                   generated ? (config.training.fresh_data ? "generated (fresh training samples every epoch)" : "generated")
                             : ("read from " + data).c_str(),
                   seconds_text(data_seconds).c_str());

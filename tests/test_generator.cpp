@@ -172,6 +172,29 @@ TEST(Generator, SameSeedSameSamplesWhateverTheBatch) {
   EXPECT_EQ(b, whole.b);
 }
 
+// Samples of B . u are the same shapes as Bz's (the same seed), their field ux bx + uy by + uz bz of the
+// samples along x, y and z: the axis changes the forward model and nothing else.
+TEST(Generator, FieldAlongAnAxisIsTheCombinationOfComponents) {
+  auto cpu = make_cpu_backend();
+  GeneratorSettings s;
+  s.count = 6;
+  s.seed = fresh_seed();
+  s.img_size = 16;
+  const FieldAxis u = field_axis_from_angles(54.7356, 45);
+  auto with = [&](const std::string& axis) {
+    GeneratorSettings a = s;
+    a.field_axis = axis;
+    return generate(*cpu, a).front();
+  };
+  const SampleBatch along = with("54.7356,45"), bx = with("x"), by = with("y"), bz = with("z");
+  EXPECT_EQ(along.target, bz.target);
+  EXPECT_EQ(along.params, bz.params);
+  std::vector<double> want(bz.b.size()), got(along.b.begin(), along.b.end());
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = u.x * bx.b[i] + u.y * by.b[i] + u.z * bz.b[i];
+  EXPECT_LT(relative_l2(got, want), 1e-6);  // stored as float
+  EXPECT_GT(relative_l2(got, std::vector<double>(bz.b.begin(), bz.b.end())), 0.1);  // and not Bz
+}
+
 TEST(Generator, RejectsBadSettings) {
   auto cpu = make_cpu_backend();
   GeneratorSettings s;
@@ -184,6 +207,11 @@ TEST(Generator, RejectsBadSettings) {
   s.rmax = -1;
   EXPECT_THROW(Generator(*cpu, s), InvalidInput);
   EXPECT_THROW(parse_target_kind("angle"), InvalidInput);
+  s = GeneratorSettings{};
+  s.field_axis = "0,0,0";
+  EXPECT_THROW(Generator(*cpu, s), InvalidInput);
+  s.field_axis = "north";
+  EXPECT_THROW(Generator(*cpu, s), InvalidInput);
 }
 
 }  // namespace

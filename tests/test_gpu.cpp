@@ -167,8 +167,11 @@ TEST_F(Gpu, GeneratorMatchesCpu) {
   s.count = 300;
   s.seed = fresh_seed();
   s.batch = 128;
-  for (const TargetKind target : {TargetKind::Shape, TargetKind::Polar}) {
+  // The seed's two targets on Bz, and the shape target along an NV axis (the six-plane product).
+  const std::pair<TargetKind, const char*> cases[] = {{TargetKind::Shape, "z"}, {TargetKind::Polar, "z"}, {TargetKind::Shape, "54.7356,45"}};
+  for (const auto& [target, axis] : cases) {
     s.target = target;
+    s.field_axis = axis;
     auto run = [&](Backend& b) {
       Generator gen(b, s);
       SampleBatch all, part;

@@ -641,7 +641,7 @@ TEST_F(InferProgram, BadInputIsRefusedWithoutOutput) {
   expect_refusal("--in " + path("huge.h5") + G, "damaged");
   expect_refusal("--in " + path("group.h5") + G, "is a group");
   expect_refusal("--in " + path("other.h5") + G, "no dataset 'Bz'");
-  expect_refusal("--in " + path("nv.h5"), "holds Bnv along (0.57735, 0.57735, 0.57735), not Bz");
+  expect_refusal("--in " + path("nv.h5"), "the maps hold the field along (0.57735, 0.57735, 0.57735) (B . u), but");
   expect_refusal("--in " + path("map.png") + G, "--range");
   expect_refusal("--in " + path("map.png") + " --range -10 10 --unit T" + G, "its --range is in gauss");
   expect_refusal("--in " + path("T.h5") + " --no-residual", "damaged or diverged", path("wild.h5"));

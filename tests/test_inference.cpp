@@ -13,6 +13,7 @@
 #include "magcnn/predictor.h"
 #include "magcnn/resample.h"
 #include "counting_backend.h"
+#include "forward_helpers.h"
 #include "random_model.h"
 #include "reference.h"
 
@@ -351,12 +352,17 @@ std::vector<float> rectangle_field(int64_t ny, int64_t nx, int64_t r0, int64_t r
   return bz;
 }
 
+// A direction uniform on the sphere.
+std::array<double, 3> random_unit_vector(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u01(0, 1);
+  const double theta = std::acos(1 - 2 * u01(rng)), phi = 2 * M_PI * u01(rng);
+  return {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
+}
+
 TEST(Residual, NearZeroForTheTrueMagnetization) {
   auto cpu = make_cpu_backend();
   std::mt19937_64 rng(fresh_seed());
-  std::uniform_real_distribution<double> u01(0, 1);
-  const double theta = std::acos(1 - 2 * u01(rng)), phi = 2 * M_PI * u01(rng);
-  const std::array<double, 3> u{std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
+  const std::array<double, 3> u = random_unit_vector(rng);
   const int64_t ny = 40, nx = 52;
   const FilmGeometry g{5e-9, 10e-9, 1e-9, 1e5};
   const std::vector<float> measured = rectangle_field(ny, nx, 12, 25, 15, 40, u, g);
@@ -388,6 +394,51 @@ TEST(Residual, NearZeroForTheTrueMagnetization) {
   const ResidualReport empty = residual.evaluate(amplitude.data(), measured.data(), std::nullopt);
   EXPECT_TRUE(empty.empty);
   EXPECT_DOUBLE_EQ(empty.relative_l2, 1.0);
+}
+
+// Along an NV axis: the residual's forward model computes B . u, and the fitted direction is found from
+// B . u maps as from Bz maps (both are linear in m).
+TEST(Residual, AlongAnNvAxisNearZeroForTheTrueMagnetization) {
+  auto cpu = make_cpu_backend();
+  std::mt19937_64 rng(fresh_seed());
+  const std::array<double, 3> m = random_unit_vector(rng);
+  const FieldAxis axis = field_axis_from_angles(54.7356, 45);
+  const int64_t ny = 40, nx = 52;
+  const FilmGeometry g{5e-9, 10e-9, 1e-9, 1e5};
+  std::vector<double> amplitude(static_cast<std::size_t>(ny * nx), 0.0), mx, my, mz;
+  for (int64_t y = 12; y < 25; ++y)
+    for (int64_t x = 15; x < 40; ++x) amplitude[y * nx + x] = 1.0;
+  for (double a : amplitude) {
+    mx.push_back(a * m[0]);
+    my.push_back(a * m[1]);
+    mz.push_back(a * m[2]);
+  }
+  ForwardOptions o;
+  o.axis = axis;
+  const std::vector<double> field = run_forward(*cpu, g, 1, ny, nx, mx, my, mz, o);
+  const std::vector<float> measured(field.begin(), field.end()), prediction(amplitude.begin(), amplitude.end());
+  FieldResidual residual(*cpu, g, ny, nx, FieldUnit::Tesla, 1, axis);
+  EXPECT_LT(residual.evaluate(prediction.data(), measured.data(), m).relative_l2, 1e-5);
+  const ResidualReport fitted = residual.evaluate(prediction.data(), measured.data(), std::nullopt);
+  EXPECT_LT(fitted.relative_l2, 1e-5);
+  EXPECT_NEAR(fitted.scale, 1.0, 1e-5);
+  // The same maps read as Bz are not explained by the same magnetization.
+  FieldResidual as_bz(*cpu, g, ny, nx, FieldUnit::Tesla);
+  EXPECT_GT(as_bz.evaluate(prediction.data(), measured.data(), m).relative_l2, 0.1);
+}
+
+// A model records the field component it was trained on; maps of another are refused.
+TEST(Pipeline, RefusesMapsOfAnotherFieldComponent) {
+  auto cpu = make_cpu_backend();
+  ModelFile model = random_model(1, false);
+  model.config.data.field_axis = "54.7356,45";
+  MapGrid grid = grid_of(40, 5e-9, 10e-9);
+  grid.axis = FieldAxis{};
+  EXPECT_THROW(Inference(*cpu, model, grid, InferenceOptions{}), InvalidInput);
+  grid.axis = field_axis_from_angles(54.7356, 45);
+  EXPECT_NO_THROW(Inference(*cpu, model, grid, InferenceOptions{}));
+  grid.axis.reset();  // NumPy, PNG: the file does not say
+  EXPECT_NO_THROW(Inference(*cpu, model, grid, InferenceOptions{}));
 }
 
 TEST(Residual, PolarPredictionsOfTheTrueAngleExplainTheField) {

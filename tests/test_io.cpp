@@ -56,6 +56,39 @@ TEST_F(Io, TrainingSetRoundTrip) {
   expect_only({"set.h5"});
 }
 
+// A set of B . u samples is stored as Bnv with its axis, and read back with it.
+TEST_F(Io, TrainingSetOfAnAxisRoundTrip) {
+  auto cpu = make_cpu_backend();
+  GeneratorSettings s;
+  s.count = 5;
+  s.img_size = 8;
+  s.seed = fresh_seed();
+  s.field_axis = "1,-1,1";
+  Generator gen(*cpu, s);
+  TrainingSetWriter writer(path("set.h5"), s, cpu->description());
+  SampleBatch part;
+  gen.next(5, part);
+  writer.append(part);
+  writer.commit();
+  {
+    h5::File f = h5::File::open(path("set.h5"));
+    EXPECT_TRUE(f.has("Bnv"));
+    EXPECT_FALSE(f.has("Bz"));
+  }
+  const TrainingSet read = read_training_set(path("set.h5"));
+  EXPECT_TRUE(same_axis(read.axis, field_axis_from_vector(1, -1, 1)));
+  EXPECT_EQ(read.b, part.b);
+  const TrainingSet seed_set = [&] {
+    GeneratorSettings z = s;
+    z.field_axis = "z";
+    TrainingSetWriter w(path("z.h5"), z, "test");
+    w.append(part);
+    w.commit();
+    return read_training_set(path("z.h5"));
+  }();
+  EXPECT_TRUE(seed_set.axis.is_z());
+}
+
 TEST_F(Io, AbandonedTrainingSetLeavesNothing) {
   GeneratorSettings s;
   s.count = 10;

@@ -46,6 +46,10 @@ TEST_F(Programs, GenerateWritesTheSetItAnnounces) {
   EXPECT_EQ(s.count, 37);
   EXPECT_EQ(s.ny, 8);
   EXPECT_EQ(s.target, "polar");
+  // Along an NV axis: stored as Bnv with its axis.
+  const ProgramResult nv = run(kGenerate, "--device cpu --count 4 --img-size 8 --field-axis 54.7356,45 --out " + path("nv.h5"));
+  ASSERT_EQ(nv.code, 0) << nv.err;
+  EXPECT_TRUE(same_axis(read_training_set(path("nv.h5")).axis, field_axis_from_angles(54.7356, 45)));
 }
 
 TEST_F(Programs, GenerateRejectsBadRequests) {
@@ -58,6 +62,10 @@ TEST_F(Programs, GenerateRejectsBadRequests) {
   const ProgramResult usage = run(kGenerate, "--count 5");  // --out is required
   EXPECT_EQ(usage.code, 106) << "CLI11's exit code for a missing required option";
   EXPECT_NE(usage.err.find("--out"), std::string::npos) << usage.err;
+  expect_failure(run(kGenerate, "--device cpu --count 5 --field-axis 0,0,0 --out " + path("s.h5")),
+                 "--field-axis: an axis (0, 0, 0) has no direction", {"bad.toml"});
+  std::ofstream(path("axis.toml")) << "[data]\nfield_axis = \"up\"\n";
+  expect_failure(run(kGenerate, "--config " + path("axis.toml") + " --out " + path("s.h5")), "axis.toml", {"bad.toml", "axis.toml"});
   const ProgramResult zero = run(kGenerate, "--count 0 --out " + path("s.h5"));
   EXPECT_NE(zero.code, 0);
   EXPECT_FALSE(fs::exists(path("s.h5")));

@@ -26,6 +26,10 @@ inline std::string check_optimizer(const std::string& v) {
   if (v != "adam") throw InvalidInput("unknown optimizer '" + v + "': magcnn trains with adam");
   return v;
 }
+inline std::string check_field_axis(const std::string& v) {
+  parse_field_axis(v);  // throws, saying what an axis is
+  return v;
+}
 inline std::string check_schedule(const std::string& v) {
   parse_schedule(v);  // throws, naming the known ones
   return v;
@@ -44,6 +48,7 @@ void visit_config_keys(ConfigT& c, Visitor& v) {
            L::kMaxThicknessOverStandoff);
   v.choice("data", "target", g.target, parse_target_kind, target_kind_name);
   v.choice("data", "method", g.method, parse_forward_method, forward_method_name);
+  v.text("data", "field_axis", g.field_axis, check_field_axis);
   v.integer("data", "batch", g.batch, 0, L::kMaxBatch);
 
   auto& f = c.forward;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "field_dataset.h"
 #include "finite_checks.h"
 #include "h5file.h"
 #include "magcnn/memory.h"
@@ -29,6 +30,7 @@ struct TrainingSetWriter::Impl {
   AtomicOutput out;
   h5::File file;
   GeneratorSettings settings;
+  std::string field;  // Bz, or the dataset of the settings' axis
   // Bz, m, then the stored parameters in kern::EllipseParam order (theta, phi, a, b, tilt, xc, yc).
   std::vector<h5::Appendable> columns;
   int64_t written = 0;
@@ -44,7 +46,8 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSet
   impl_ = std::make_unique<Impl>(path, s);
   h5::File& f = impl_->file;
   const int64_t n = s.img_size;
-  impl_->columns.push_back(f.appendable("Bz", h5::Type::F32, {n, n}, false, s.count));
+  impl_->field = field_dataset_name(parse_field_axis(s.field_axis));
+  impl_->columns.push_back(f.appendable(impl_->field, h5::Type::F32, {n, n}, false, s.count));
   impl_->columns.push_back(f.appendable("m", h5::Type::F32, {n, n}, true, s.count));  // mostly zeros
   for (const char* name : {"theta", "phi", "ellipse_a", "ellipse_b", "ellipse_tilt", "ellipse_xc", "ellipse_yc"})
     impl_->columns.push_back(f.appendable(name, h5::Type::F64, {}, false, s.count));
@@ -93,9 +96,13 @@ void TrainingSetWriter::append(const SampleBatch& batch) {
 void TrainingSetWriter::commit() {
   Impl& w = *impl_;
   MAGCNN_REQUIRE(w.written == w.settings.count, "training set holds " << w.written << " of " << w.settings.count << " samples");
-  w.file.set_attr("Bz", "unit", std::string("normalized"));
-  w.file.set_attr("Bz", "definition", std::string("b = Bz 2 d / (mu0 Ms t), ") + forward_method_name(w.settings.method) +
-                                          (w.settings.method == ForwardMethod::Exact ? " cell-kernel model" : " transfer-function model"));
+  const FieldAxis axis = parse_field_axis(w.settings.field_axis);
+  w.file.set_attr(w.field, "unit", std::string("normalized"));
+  w.file.set_attr(w.field, "definition", std::string(axis.is_z() ? "b = Bz" : "b = (B . u)") + " 2 d / (mu0 Ms t), " +
+                                             forward_method_name(w.settings.method) +
+                                             (w.settings.method == ForwardMethod::Exact ? " cell-kernel model" : " transfer-function model"));
+  for (const std::string& object : {std::string("/"), w.field})
+    w.file.set_attr(object, "field_axis", std::vector<double>{axis.x, axis.y, axis.z});
   w.file.set_attr("m", "target", std::string(target_kind_name(w.settings.target)));
   for (h5::Appendable& c : w.columns) c.close();  // datasets before the file, each checked
   w.file.close();
@@ -158,26 +165,29 @@ double positive_attr(const h5::File& f, const char* name, double fallback) {
 
 TrainingSet read_magcnn_layout(const h5::File& f) {
   TrainingSet s;
-  const auto dims = f.dims("Bz");
-  MAGCNN_REQUIRE(dims.size() == 3, f.path() << ": Bz must be [N, H, W], has rank " << dims.size());
-  MAGCNN_REQUIRE(dims[0] >= 1 && dims[1] >= 1 && dims[2] >= 1, f.path() << ": the training set holds no samples (Bz is "
+  const FieldDataset field = *find_field_dataset(f);
+  const std::string& name = field.name;
+  s.axis = field.axis;
+  const auto dims = f.dims(name);
+  MAGCNN_REQUIRE(dims.size() == 3, f.path() << ": " << name << " must be [N, H, W], has rank " << dims.size());
+  MAGCNN_REQUIRE(dims[0] >= 1 && dims[1] >= 1 && dims[2] >= 1, f.path() << ": the training set holds no samples (" << name << " is "
                                                                         << dims[0] << " x " << dims[1] << " x " << dims[2] << ")");
-  MAGCNN_REQUIRE(f.has("m"), f.path() << ": no dataset 'm' (the target), which a training set needs beside Bz");
+  MAGCNN_REQUIRE(f.has("m"), f.path() << ": no dataset 'm' (the target), which a training set needs beside " << name);
   const auto m_dims = f.dims("m");
-  MAGCNN_REQUIRE(m_dims == dims, f.path() << ": m must have Bz's shape [" << dims[0] << ", " << dims[1] << ", " << dims[2] << "]");
+  MAGCNN_REQUIRE(m_dims == dims, f.path() << ": m must have " << name << "'s shape [" << dims[0] << ", " << dims[1] << ", " << dims[2] << "]");
   s.count = dims[0];
   s.ny = dims[1];
   s.nx = dims[2];
-  const int64_t values = checked_product({s.count, s.ny, s.nx}, f.path() + ": Bz");
-  const std::string unit = f.attr_string("Bz", "unit").value_or("normalized");
-  MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's Bz must be normalized, this one is in '" << unit << "'");
+  const int64_t values = checked_product({s.count, s.ny, s.nx}, f.path() + ": " + name);
+  const std::string unit = f.attr_string(name, "unit").value_or("normalized");
+  MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's " << name << " must be normalized, this one is in '" << unit << "'");
   s.target = f.attr_string("/", "target").value_or("shape");
   MAGCNN_REQUIRE(s.target == "shape" || s.target == "polar",
                  f.path() << ": attribute target = '" << s.target << "'; it must be 'shape' or 'polar'");
   s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
   s.thickness_over_standoff = positive_attr(f, "thickness_over_standoff", 0.1);
-  s.b = f.read<float>("Bz");
-  require_finite_maps(s.b.data(), values, s.ny, s.nx, 0, f.path() + ": Bz");
+  s.b = f.read<float>(name);
+  require_finite_maps(s.b.data(), values, s.ny, s.nx, 0, f.path() + ": " + name);
   s.m = f.read<float>("m");
   require_finite_maps(s.m.data(), values, s.ny, s.nx, 0, f.path() + ": m");
   if (f.has("theta")) s.theta = read_per_sample(f, "theta", s.count);
@@ -203,7 +213,7 @@ TrainingSet read_training_set(const std::string& path) {
   if (f.has("mloc") && f.has("Theta") && f.has("Bz")) {
     s = read_original_layout(f);
   } else {
-    MAGCNN_REQUIRE(f.has("Bz"), path << " is not a training set: no dataset 'Bz' (nor the original layout's Bz, mloc, Theta, Phi)");
+    MAGCNN_REQUIRE(find_field_dataset(f), path << " is not a training set: no dataset 'Bz' (nor Bx, By, Bnv; nor the original layout's Bz, mloc, Theta, Phi)");
     s = read_magcnn_layout(f);
   }
   require_plausible_field(s, path);
@@ -346,6 +356,32 @@ void write_magnetization(const std::string& path, const MagnetizationMaps& maps,
 std::string field_dataset_name(const FieldAxis& axis) {
   const std::string name = axis.describe();
   return name.size() == 1 ? "B" + name : "Bnv";
+}
+
+std::optional<FieldDataset> find_field_dataset(const h5::File& f) {
+  std::optional<FieldDataset> found;
+  for (const char* name : {"Bz", "Bx", "By", "Bnv"}) {
+    if (!f.has(name)) continue;
+    MAGCNN_REQUIRE(!found, f.path() << " holds both " << found->name << " and " << name << ": give a file of one field component");
+    const std::vector<double> u = f.attr_doubles(name, "field_axis", 3);
+    FieldDataset d{name, FieldAxis{}};
+    if (!u.empty()) {
+      d.axis = FieldAxis{u[0], u[1], u[2]};
+      try {
+        d.axis.validate();
+      } catch (const InvalidInput& e) {
+        throw InvalidInput(f.path() + ": attribute field_axis of " + name + ": " + e.what());
+      }
+    } else {
+      MAGCNN_REQUIRE(std::string(name) != "Bnv", f.path() << ": Bnv has no attribute field_axis (the unit vector [ux, uy, uz] of its axis)");
+      d.axis = parse_field_axis(std::string(name).substr(1));
+    }
+    if (std::string(name) != "Bnv")
+      MAGCNN_REQUIRE(same_axis(d.axis, parse_field_axis(std::string(name).substr(1))),
+                     f.path() << ": " << name << " has field_axis " << d.axis.describe() << ", which is not its name's axis");
+    found = d;
+  }
+  return found;
 }
 
 struct FieldWriter::Impl {

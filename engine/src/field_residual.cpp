@@ -34,11 +34,13 @@ bool solve3(std::array<std::array<double, 3>, 3> g, std::array<double, 3> r, std
 
 }  // namespace
 
-FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps)
+FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps,
+                             const FieldAxis& axis)
     : backend_(backend), ny_(ny), nx_(nx), max_maps_(max_maps) {
   MAGCNN_REQUIRE(max_maps >= 1, "FieldResidual needs max_maps >= 1");
   ForwardOptions o;
   o.method = ForwardMethod::Exact;
+  o.axis = axis;  // B . u is linear in m as Bz is: the same fits hold
   o.unit = unit;
   o.max_batch = 3 * max_maps;  // each map three times: along x, y and z
   o.dtype = DType::F32;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "magcnn/memory.h"
 
@@ -34,6 +36,14 @@ std::string FieldAxis::describe() const {
   return text;
 }
 
+std::string FieldAxis::text() const {
+  const std::string name = describe();
+  if (name.size() == 1) return name;
+  char out[96];
+  std::snprintf(out, sizeof out, "%.17g,%.17g,%.17g", x, y, z);
+  return out;
+}
+
 FieldAxis field_axis_from_vector(double x, double y, double z) {
   const double length = std::sqrt(x * x + y * y + z * z);
   MAGCNN_REQUIRE(std::isfinite(length) && length > 0,
@@ -43,6 +53,34 @@ FieldAxis field_axis_from_vector(double x, double y, double z) {
   for (double* c : {&u.x, &u.y, &u.z})
     if (std::fabs(*c) < 1e-15) *c = 0.0; else if (std::fabs(std::fabs(*c) - 1.0) < 1e-15) *c = std::copysign(1.0, *c);
   return u;
+}
+
+FieldAxis parse_field_axis(const std::string& text) {
+  if (text == "z") return FieldAxis{};
+  if (text == "x") return field_axis_from_vector(1, 0, 0);
+  if (text == "y") return field_axis_from_vector(0, 1, 0);
+  std::vector<double> v;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || part.find_first_not_of(" \t", used) != std::string::npos)
+      throw InvalidInput("axis '" + text + "': '" + part + "' is not a number; give z, x, y, THETA,PHI in degrees or UX,UY,UZ");
+    v.push_back(value);
+  }
+  if (v.size() == 2) return field_axis_from_angles(v[0], v[1]);
+  if (v.size() == 3) return field_axis_from_vector(v[0], v[1], v[2]);
+  throw InvalidInput("axis '" + text + "' has " + std::to_string(v.size()) +
+                     " numbers; give z, x, y, THETA,PHI (polar from +z, azimuth from +x, degrees) or UX,UY,UZ");
+}
+
+bool same_axis(const FieldAxis& a, const FieldAxis& b) {
+  return std::fabs(a.x - b.x) <= 1e-6 && std::fabs(a.y - b.y) <= 1e-6 && std::fabs(a.z - b.z) <= 1e-6;
 }
 
 FieldAxis field_axis_from_angles(double polar_deg, double azimuth_deg) {

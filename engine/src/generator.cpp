@@ -30,6 +30,7 @@ void GeneratorSettings::validate() const {
                                                        << L::kMaxThicknessOverStandoff << ", got " << thickness_over_standoff);
   MAGCNN_REQUIRE(batch >= 0 && batch <= L::kMaxBatch,
                  "batch must be 0 (automatic) or up to " << L::kMaxBatch << ", got " << batch);
+  parse_field_axis(field_axis);  // throws, saying what an axis is
 }
 
 struct Generator::Buffers {
@@ -80,6 +81,7 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   options.unit = FieldUnit::Normalized;
   options.max_batch = capacity_;
   options.output_stride = settings.finer_grid;
+  options.axis = parse_field_axis(settings.field_axis);
   forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
 
   uniforms_ = backend.uniform_stream(settings.seed);

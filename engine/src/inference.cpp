@@ -27,6 +27,12 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   MAGCNN_REQUIRE(model_ny() >= 4 && model_nx() >= 4,
                  "the map covers " << model_ny() << " x " << model_nx()
                                    << " standoffs (its pixel size times its pixels, over d); the network needs at least 4 x 4");
+  const FieldAxis axis = parse_field_axis(model.config.data.field_axis);
+  if (grid.axis)
+    MAGCNN_REQUIRE(same_axis(*grid.axis, axis),
+                   "the maps hold the field along " << grid.axis->describe() << " (B . u), but " << model.config.source
+                                                    << " was trained on the field along " << axis.describe()
+                                                    << ": give maps of the model's component, or a model trained for this one (data.field_axis)");
   if (!grid.normalized) to_b_ = grid.tesla_per_unit * 2 * grid.geometry.standoff_m / (kMu0 * grid.geometry.Ms_A_per_m * grid.geometry.thickness_m);
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
@@ -44,7 +50,7 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
                      std::to_string(model_ny()) + " x " + std::to_string(model_nx()) + " on the model's grid)");
   if (options.residual) {
     const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
-    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit, residual_maps);
+    residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit, residual_maps, axis);
   }
   b_.resize(maps * model_plane);
   for (std::vector<float>& y : y_) y.resize(maps * model_plane * static_cast<std::size_t>(predictor_->out_channels()));

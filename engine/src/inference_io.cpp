@@ -6,8 +6,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "field_dataset.h"
 #include "finite_checks.h"
 #include "h5file.h"
 #include "magcnn/array_formats.h"
@@ -64,7 +64,9 @@ struct FieldMapsReader::Impl {
   void open_training() {
     TrainingSet s = read_training_set(info.path);
     info.format = "HDF5 training set";
-    set_shape(info, {s.count, s.ny, s.nx}, "Bz");
+    set_shape(info, {s.count, s.ny, s.nx}, "the field");
+    info.axis = s.axis;
+    info.axis_known = true;
     field = std::move(s.b);
     truth = std::move(s.m);
     info.unit = MapUnit::Normalized;
@@ -77,30 +79,33 @@ struct FieldMapsReader::Impl {
     info.note = s.note;
   }
 
-  void open_physical(h5::File f) {
+  void open_physical(h5::File f, const FieldDataset& field_set) {
     FieldMapsInfo& m = info;
     m.format = "HDF5";
-    const auto dims = f.dims("Bz");
-    set_shape(m, dims, "dataset Bz");
-    f.check_dataset("Bz");
-    const auto attr = [&](const char* name) {
-      AttributeValue v = f.attr_number("/", name);
-      return v.value || !v.problem.empty() ? v : f.attr_number("Bz", name);
+    const std::string& field_name = m.field = field_set.name;
+    m.axis = field_set.axis;
+    m.axis_known = true;
+    const auto dims = f.dims(field_name);
+    set_shape(m, dims, "dataset " + field_name);
+    f.check_dataset(field_name);
+    const auto attr = [&](const char* key) {
+      AttributeValue v = f.attr_number("/", key);
+      return v.value || !v.problem.empty() ? v : f.attr_number(field_name, key);
     };
     m.attributes = GeometryAttributes{attr("pixel_size_m"), attr("standoff_m"), attr("thickness_m"), attr("Ms_A_per_m")};
-    std::optional<std::string> unit = f.attr_string("Bz", "unit");
+    std::optional<std::string> unit = f.attr_string(field_name, "unit");
     if (!unit) unit = f.attr_string("/", "unit");
     if (unit) {
       try {
         m.unit = parse_map_unit(*unit);
       } catch (const InvalidInput& e) {
-        throw InvalidInput(m.path + ": attribute unit of Bz: " + e.what());
+        throw InvalidInput(m.path + ": attribute unit of " + field_name + ": " + e.what());
       }
       MAGCNN_REQUIRE(*m.unit != MapUnit::Normalized,
-                     m.path << ": Bz has unit 'normalized' but the file is not a training set (it holds no target m)");
+                     m.path << ": " << field_name << " has unit 'normalized' but the file is not a training set (it holds no target m)");
     }
     if (f.has("m")) {
-      MAGCNN_REQUIRE(f.dims("m") == dims, m.path << ": the truth m has another shape than Bz; it must match it");
+      MAGCNN_REQUIRE(f.dims("m") == dims, m.path << ": the truth m has another shape than " << field_name << "; it must match it");
       f.check_dataset("m");
       m.has_truth = true;
       m.truth_target = f.attr_string("m", "target").value_or("shape");
@@ -156,26 +161,16 @@ FieldMapsReader::FieldMapsReader(const std::string& path, const FieldMapsOptions
   MAGCNN_REQUIRE(format == Format::Png || !options.png_range_G, "--range is for PNG images; " << path << " is not one");
   if (format == Format::Hdf5) {
     h5::File f = h5::File::open(path);
-    // A normalized Bz without its target m is not one of our training sets: open_physical says so.
+    // A normalized field without its target m is not one of our training sets: open_physical says so.
+    const std::optional<FieldDataset> field = find_field_dataset(f);
     const bool training = (f.has("mloc") && f.has("Theta")) ||
-                          (f.has("Bz") && f.has("m") && f.attr_string("Bz", "unit").value_or("") == "normalized");
-    if (!f.has("Bz") && !training) {
-      // magcnn-forward's other components: say which one the file holds and what the model needs.
-      for (const char* other : {"Bx", "By", "Bnv"}) {
-        if (!f.has(other)) continue;
-        const std::vector<double> u = f.attr_doubles(other, "field_axis", 3);
-        std::ostringstream axis;
-        if (u.size() == 3) axis << " along (" << u[0] << ", " << u[1] << ", " << u[2] << ")";
-        throw InvalidInput(path + " holds " + other + axis.str() + ", not Bz: the model was trained on Bz maps, and models of "
-                           "another field component are not supported yet");
-      }
-      throw InvalidInput(path + ": no dataset 'Bz' (field maps [H, W] or [N, H, W])");
-    }
+                          (field && f.has("m") && f.attr_string(field->name, "unit").value_or("") == "normalized");
+    MAGCNN_REQUIRE(field || training, path << ": no dataset 'Bz' (nor Bx, By, Bnv: field maps [H, W] or [N, H, W])");
     if (training) {
       f.close();  // the training set's own reader opens it again
       r.open_training();
     } else {
-      r.open_physical(std::move(f));
+      r.open_physical(std::move(f), *field);
     }
   } else if (format == Format::Npy) {
     r.open_npy();
@@ -207,7 +202,7 @@ void FieldMapsReader::read(int64_t first, int64_t count, float* field, float* tr
   if (r.file) {
     // An unbatched [H, W] map is read as its H rows.
     const int64_t row = m.batched ? first : 0, rows = m.batched ? count : m.ny;
-    r.file->read_rows("Bz", row, rows, field);
+    r.file->read_rows(m.field, row, rows, field);
     if (want_truth) r.file->read_rows("m", row, rows, truth);
   } else {
     std::copy(r.field.begin() + first * plane, r.field.begin() + (first + count) * plane, field);

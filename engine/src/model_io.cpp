@@ -124,6 +124,8 @@ struct AttributeReader {
   }
   template <class Check>
   void text(const char* sec, const char* key, std::string& v, Check check) {
+    // Keys added after format version 1 keep their defaults in the files written before them.
+    if (name(sec, key) == "data.field_axis" && !r.f.attr_string("/", "data.field_axis")) return;
     v = checked(name(sec, key), check);
   }
   template <class T, class Parse, class Name>

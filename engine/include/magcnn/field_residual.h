@@ -37,7 +37,9 @@ class FieldResidual {
   // For up to `max_maps` maps of ny x nx pixels of `geometry` per call, the field in `unit` (tesla, or b
   // on a grid in units of d). The forward model runs in float on every backend: a residual needs no
   // more digits.
-  FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps = 1);
+  // The field compared is B . axis (Bz by default), as the measured maps hold it.
+  FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps = 1,
+                const FieldAxis& axis = FieldAxis{});
   ~FieldResidual();
   int64_t max_maps() const { return max_maps_; }
   // The most maps per call, up to `wanted`, whose forward model takes at most a quarter of the backend's

@@ -37,11 +37,18 @@ struct FieldAxis {
   void validate() const;
   // "z", "x", "y", or "(ux, uy, uz)" with 6 digits.
   std::string describe() const;
+  // What parse_field_axis reads back exactly: "z", "x", "y" or "ux,uy,uz" with 17 digits.
+  std::string text() const;
 };
 // u from polar angle theta (from +z) and azimuth phi (from +x towards +y), in degrees.
 FieldAxis field_axis_from_angles(double polar_deg, double azimuth_deg);
 // u = v / |v|; throws InvalidInput for a vector of zero or non-finite length.
 FieldAxis field_axis_from_vector(double x, double y, double z);
+// An axis as users write it (flags, configuration files, model files): "z", "x", "y", "THETA,PHI" (polar
+// angle from +z and azimuth from +x, degrees) or "UX,UY,UZ" (normalized). InvalidInput otherwise.
+FieldAxis parse_field_axis(const std::string& text);
+// Whether two axes are the same to within 1e-6 (angles written to four digits meet it).
+bool same_axis(const FieldAxis& a, const FieldAxis& b);
 
 struct ForwardOptions {
   ForwardMethod method = ForwardMethod::Exact;

@@ -36,6 +36,9 @@ struct GeneratorSettings {
   double thickness_over_standoff = 0.1;  // t/d (the seed: t = 1 nm, d = 10 nm)
   TargetKind target = TargetKind::Shape;
   ForwardMethod method = ForwardMethod::Exact;
+  // The field component the samples hold, B . u (parse_field_axis: "z", "x", "y", "THETA,PHI" in
+  // degrees, "UX,UY,UZ"): Bz, the seed's, by default; an NV centre's axis for NV-axis models.
+  std::string field_axis = "z";
   int64_t batch = 0;  // samples per backend call; 0 picks one for the backend
   // Throws InvalidInput naming the first value outside GeneratorLimits.
   void validate() const;

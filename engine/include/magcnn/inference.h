@@ -29,6 +29,9 @@ struct MapGrid {
   bool normalized = false;
   FilmGeometry geometry;
   double tesla_per_unit = 1;
+  // The field component the maps hold, when the file says (HDF5): refused unless it is the model's
+  // (data.field_axis). Unknown (NumPy, PNG): taken to be the model's.
+  std::optional<FieldAxis> axis;
 };
 
 struct InferenceOptions {

@@ -40,6 +40,11 @@ struct FieldMapsInfo {
   std::string truth_target;        // what it is: "shape" (|m|) or "polar" (theta)
   std::vector<double> theta, phi;  // [n]: each map's magnetization direction, radians, when known
   std::string note;                // what a user should know about the data
+  // HDF5: the dataset read (Bz, Bx, By or Bnv) and the field component it holds, B . axis. NumPy and
+  // PNG maps do not say (axis_known false): they are taken to be the model's.
+  std::string field = "Bz";
+  FieldAxis axis;
+  bool axis_known = false;
 };
 
 // Field maps read batch by batch, so that a file of many maps needs memory for a batch: HDF5 maps are
@@ -48,7 +53,8 @@ struct FieldMapsInfo {
 //
 // The format is recognized by the file's first bytes. HDF5: a training set from magcnn-generate (Bz
 // with unit = normalized and its target m, or the original project's layout) is read as a training set;
-// otherwise Bz [H, W] or [N, H, W] with the unit and geometry attributes, and optionally the truth m
+// otherwise Bz (or Bx, By, Bnv with its field_axis, as magcnn-forward writes them) [H, W] or [N, H, W]
+// with the unit and geometry attributes, and optionally the truth m
 // (same shape) and theta, phi [N]. NumPy: one float32/float64 array [H, W] or [N, H, W]. PNG: 8-bit
 // grayscale, black = MIN and white = MAX of png_range_G (required). Opening throws InvalidInput, naming
 // the file, for anything else: other formats, ranks or types, maps under 2 x 2 pixels, a truth of
