@@ -124,6 +124,31 @@ CLI::Validator integer_range(int64_t lo, int64_t hi) {
       "in " + std::to_string(lo) + ".." + std::to_string(hi));
 }
 
+void NoiseFlags::add(CLI::App& app) {
+  // Ranges are checked by NoiseSettings::validate, with the message every other source of a level gets.
+  o_rms = app.add_option("--noise-rms", rms, "white Gaussian noise on every field, relative to each map's RMS field (0.05: 5%) [data.noise_rms]");
+  o_background = app.add_option("--noise-background", background,
+                                "a random plane offset on every field, relative to each map's RMS field [data.noise_background]");
+}
+
+void NoiseFlags::apply(NoiseSettings& noise) const {
+  if (*o_rms) noise.relative_rms = rms;
+  if (*o_background) noise.background = background;
+  try {
+    noise.validate();
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(std::string(*o_rms ? "--noise-rms" : "--noise-background") + ": " + e.what());
+  }
+}
+
+std::string describe_noise(const NoiseSettings& noise) {
+  if (!noise.any()) return "";
+  char text[160];
+  std::snprintf(text, sizeof text, "white noise %.3g%% and background %.3g%% of each map's RMS field", 100 * noise.relative_rms,
+                100 * noise.background);
+  return text;
+}
+
 std::string checked_field_axis(const std::string& text, const std::string& flag) {
   try {
     parse_field_axis(text);

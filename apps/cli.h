@@ -61,6 +61,17 @@ CLI::Validator number_range(double lo, double hi);
 uint64_t parse_seed(const std::string& text, const std::string& flag);
 // The text of --field-axis, checked (parse_field_axis), for data.field_axis; the message names the flag.
 std::string checked_field_axis(const std::string& text, const std::string& flag);
+// --noise-rms and --noise-background onto data.noise (magcnn-generate, magcnn-train).
+struct NoiseFlags {
+  double rms = 0, background = 0;
+  CLI::Option* o_rms = nullptr;
+  CLI::Option* o_background = nullptr;
+  void add(CLI::App& app);
+  void apply(NoiseSettings& noise) const;
+  bool given() const { return *o_rms || *o_background; }
+};
+// "white noise 5% and background 2% of each map's RMS field" (empty when there is none).
+std::string describe_noise(const NoiseSettings& noise);
 constexpr const char* kFieldAxisHelp =
     "the field component of the samples: z (Bz), x, y, or an NV axis THETA,PHI (degrees) or UX,UY,UZ [data.field_axis]";
 

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
                   ->check(app::number_range(L::kMinThicknessOverStandoff, L::kMaxThicknessOverStandoff));
   auto* o_method = app.add_option("--method", method, "exact | spectral [data.method]")->check(CLI::IsMember({"exact", "spectral"}));
   auto* o_axis = app.add_option("--field-axis", axis, app::kFieldAxisHelp);
+  app::NoiseFlags noise;
+  noise.add(app);
   auto* o_batch = app.add_option("--batch", batch, "samples per device call, 0 = automatic [data.batch]")
                       ->check(app::integer_range(0, L::kMaxBatch));
 
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     if (*o_t) s.thickness_over_standoff = thickness;
     if (*o_method) s.method = parse_forward_method(method);
     if (*o_axis) s.field_axis = app::checked_field_axis(axis, "--field-axis");
+    noise.apply(s.noise);
     if (*o_batch) s.batch = batch;
     s.validate();
     app::check_output(common);

@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
                          ->check(CLI::IsMember({"constant", "step", "cosine"}));
   auto* o_wd = app.add_option("--weight-decay", weight_decay, "decoupled weight decay [training.weight_decay]")->check(app::number_range(0, 1));
   auto* o_axis = app.add_option("--field-axis", axis, app::kFieldAxisHelp);
+  app::NoiseFlags noise_flags;
+  noise_flags.add(app);
   auto* o_fresh = app.add_flag("--fresh-data", fresh, "new training samples every epoch (validation fixed) [training.fresh_data]");
   app.add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
 
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
                                 << " asks for (base_channels " << a.base_channels << " vs " << b.base_channels << ", depth " << a.depth
                                 << " vs " << b.depth << ", kernel_size " << a.kernel_size << " vs " << b.kernel_size
                                 << "): resume with the run's own configuration");
-      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis})
+      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background})
         MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
       // The run continues with its own settings and data; only its budget may change.
       config = checkpoint.config;
@@ -147,6 +149,7 @@ int main(int argc, char** argv) {
       if (*o_wd) config.training.weight_decay = weight_decay;
       if (*o_fresh) config.training.fresh_data = fresh;
       if (*o_axis) config.data.field_axis = app::checked_field_axis(axis, "--field-axis");
+      noise_flags.apply(config.data.noise);
     }
     const bool generated = data == "generated";
     MAGCNN_REQUIRE(generated || !config.training.fresh_data,
@@ -202,8 +205,13 @@ int main(int argc, char** argv) {
     Trainer trainer(*backend, spec, settings, side_y, side_x, n_train, n_val);
     const auto data_start = Clock::now();
     SetFiller filler(*backend);
+    std::function<void(int64_t)> trainer_refill;  // fresh data every epoch, when asked for
+    // Noise (data.noise_*) is drawn afresh every epoch on the training maps and once on the validation
+    // maps, over clean samples: the generators here make clean ones.
+    const NoiseSettings noise = config.data.noise;
     if (generated) {
       GeneratorSettings gs = config.data;
+      gs.noise = NoiseSettings{};
       Generator gen(*backend, gs);
       // A stop asked for while the sets are made ends the run at once: nothing has been trained yet.
       Progress bar("data", n_train + n_val, "samples", !common.quiet);
@@ -220,11 +228,13 @@ int main(int argc, char** argv) {
         // draws the same ones; one generator, restarted, serves every epoch.
         GeneratorSettings fresh_settings = config.data;
         fresh_settings.count = n_train;
+        fresh_settings.noise = NoiseSettings{};
         auto fresh_gen = std::make_shared<Generator>(*backend, fresh_settings);
-        trainer.set_epoch_data([&, fresh_gen](int64_t epoch) {
+        trainer_refill = [&, fresh_gen](int64_t epoch) {
           fresh_gen->restart(epoch_seed(config.data.seed, epoch, kFreshDataStream));
           filler.fill(*fresh_gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0);
-        });
+        };
+        trainer.set_epoch_data(trainer_refill);
       }
     } else {
       const int64_t plane = side_y * side_x;
@@ -235,6 +245,25 @@ int main(int argc, char** argv) {
       trainer.train_targets().upload(part(file_set.m, 0, n_train));
       trainer.validation_inputs().upload(part(file_set.b, n_train, n_val));
       trainer.validation_targets().upload(part(file_set.m, n_train, n_val));
+    }
+    std::shared_ptr<FieldNoise> field_noise;
+    Tensor clean_train;
+    if (noise.any()) {
+      field_noise = std::make_shared<FieldNoise>(*backend, noise, std::max<int64_t>(n_train, std::max<int64_t>(n_val, 1)), side_y, side_x,
+                                                 DType::F32);
+      // Validation maps: one draw, as the generator numbers them (after the training maps).
+      if (n_val > 0) field_noise->apply(trainer.validation_inputs(), trainer.validation_inputs(), n_train, config.data.seed, 0);
+      if (!config.training.fresh_data) {
+        clean_train = Tensor(*backend, DType::F32, trainer.train_inputs().shape());
+        backend->copy(clean_train.view().data, trainer.train_inputs().view().data, clean_train.bytes());
+      }
+      // The training maps: draw e + 1 at epoch e, onto the clean maps (or the epoch's fresh ones).
+      std::function<void(int64_t)> refill = trainer_refill;
+      trainer.set_epoch_data([&, field_noise, refill](int64_t epoch) {
+        if (refill) refill(epoch);
+        const Tensor& clean = config.training.fresh_data ? trainer.train_inputs() : clean_train;
+        field_noise->apply(clean, trainer.train_inputs(), 0, config.data.seed, static_cast<uint64_t>(epoch) + 1);
+      });
     }
     backend->synchronize();
     const double data_seconds = std::chrono::duration<double>(Clock::now() - data_start).count();
@@ -248,6 +277,7 @@ int main(int argc, char** argv) {
                             : ("read from " + data).c_str(),
                   seconds_text(data_seconds).c_str());
     app::say(common, line);
+    if (noise.any()) app::say(common, "noise: " + app::describe_noise(noise) + ", drawn afresh every epoch on the training maps");
 
     if (resume) {
       load_parameters(checkpoint, trainer.parameters());

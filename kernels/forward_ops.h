@@ -182,6 +182,38 @@ struct FoldedProduct {
   }
 };
 
+// Fourier inversion of a field map with a known direction (the standard alternative to the network): the
+// transfer function H(k) = b_scale g(k) [uz - i (k . u_xy) / k], g = e^{-kd} (1 - e^{-kt}) / 2 (the
+// spectral method's, lengths in pixels), inverted as X conj(H) / (|H|^2 + epsilon) below the cut-off
+// |k| < cutoff (radians a pixel) and zero above it and at k = 0 (a uniform film has no field). In place
+// on the half spectra [N, P, Q/2+1] of N maps; directions [N, 3].
+template <class T>
+struct InversionFilter {
+  Complex<T>* spectrum;
+  const T* direction;
+  int64_t P, Q;
+  double d, t, b_scale, cutoff, epsilon;
+  MAGCNN_HD void operator()(int64_t i) const {
+    const int64_t qh = Q / 2 + 1, plane = P * qh, n = i / plane, r = i % plane, fy = r / qh, fx = r % qh;
+    const double two_pi = 6.283185307179586477;
+    const double ky = two_pi * static_cast<double>(signed_index(fy, P)) / static_cast<double>(P);
+    const double kx = two_pi * static_cast<double>(fx) / static_cast<double>(Q);
+    const double k = sqrt(kx * kx + ky * ky);
+    if (k == 0 || k > cutoff) {
+      spectrum[i] = Complex<T>{T(0), T(0)};
+      return;
+    }
+    const double g = b_scale * 0.5 * exp(-k * d) * -expm1(-k * t);
+    const double ux = static_cast<double>(direction[3 * n]), uy = static_cast<double>(direction[3 * n + 1]),
+                 uz = static_cast<double>(direction[3 * n + 2]);
+    const double h_re = g * uz, h_im = -g * (kx * ux + ky * uy) / k;
+    const double x_re = static_cast<double>(spectrum[i].re), x_im = static_cast<double>(spectrum[i].im);
+    const double denominator = h_re * h_re + h_im * h_im + epsilon;
+    // X conj(H) / (|H|^2 + epsilon)
+    spectrum[i] = Complex<T>{static_cast<T>((x_re * h_re + x_im * h_im) / denominator), static_cast<T>((x_im * h_re - x_re * h_im) / denominator)};
+  }
+};
+
 // out[n, y, x] = scale * grid[n, y, x] for the oy x ox corner of each [gy, gx] grid.
 template <class T>
 struct CropScale {

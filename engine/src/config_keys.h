@@ -49,6 +49,8 @@ void visit_config_keys(ConfigT& c, Visitor& v) {
   v.choice("data", "target", g.target, parse_target_kind, target_kind_name);
   v.choice("data", "method", g.method, parse_forward_method, forward_method_name);
   v.text("data", "field_axis", g.field_axis, check_field_axis);
+  v.number("data", "noise_rms", g.noise.relative_rms, 0.0, NoiseSettings::kMaxLevel);
+  v.number("data", "noise_background", g.noise.background, 0.0, NoiseSettings::kMaxLevel);
   v.integer("data", "batch", g.batch, 0, L::kMaxBatch);
 
   auto& f = c.forward;

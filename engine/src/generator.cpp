@@ -31,6 +31,7 @@ void GeneratorSettings::validate() const {
   MAGCNN_REQUIRE(batch >= 0 && batch <= L::kMaxBatch,
                  "batch must be 0 (automatic) or up to " << L::kMaxBatch << ", got " << batch);
   parse_field_axis(field_axis);  // throws, saying what an axis is
+  noise.validate();
 }
 
 struct Generator::Buffers {
@@ -83,6 +84,7 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   options.output_stride = settings.finer_grid;
   options.axis = parse_field_axis(settings.field_axis);
   forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
+  if (settings.noise.any()) noise_ = std::make_unique<FieldNoise>(backend, settings.noise, capacity_, settings.img_size, settings.img_size, real);
 
   uniforms_ = backend.uniform_stream(settings.seed);
   buf_ = std::make_unique<Buffers>();
@@ -102,6 +104,7 @@ Generator::~Generator() = default;
 void Generator::restart(uint64_t seed) {
   settings_.seed = seed;
   uniforms_ = backend_.uniform_stream(seed);
+  drawn_ = 0;
 }
 
 DeviceSamples Generator::next_on_device(int64_t n) {
@@ -126,6 +129,8 @@ DeviceSamples Generator::next_on_device(int64_t n) {
                  n * o * o);
   };
   if (backend_.preferred_real() == DType::F64) run(0.0); else run(0.0f);
+  if (noise_) noise_->apply(b.b.view().slice(0, n), b.b.view().slice(0, n), drawn_, settings_.seed, 0);
+  drawn_ += n;
   const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : b.polar;
   return DeviceSamples{n, b.b.view().slice(0, n), target.view().slice(0, n), b.params.view().slice(0, n)};
 }

@@ -43,16 +43,7 @@ bool plot_losses(const std::string& path, const std::vector<EpochRecord>& histor
     pls.line(n, epoch.data(), train.data());
     pls.col0(1);  // red
     pls.line(n, epoch.data(), validation.data());
-    const char* names[2] = {"train", "validation"};
-    PLINT colors[2] = {9, 1}, styles[2] = {1, 1}, options[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE};
-    PLFLT widths[2] = {2, 2}, unused_f[2] = {0, 0};
-    PLINT unused_i[2] = {0, 0};
-    const char* unused_s[2] = {"", ""};
-    PLFLT legend_w = 0, legend_h = 0;
-    pls.col0(15);
-    pls.legend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
-               0.1, 0.0, 0.1, 0, 15, 1, 0, 0, 2, options, 1.0, 1.0, 2.0, 1.0, colors, names, colors, unused_i, unused_f, unused_f,
-               colors, styles, widths, unused_i, unused_f, unused_i, unused_s);
+    draw_legend(pls, {LegendEntry{"train", 9, true, false}, LegendEntry{"validation", 1, true, false}}, PL_POSITION_TOP | PL_POSITION_RIGHT);
   }  // plstream's destructor writes the file
   out.commit();
   return true;
@@ -117,16 +108,7 @@ bool plot_power_law(const std::string& path, const std::string& title, const std
     pls.poin(static_cast<PLINT>(lx.size()), lx.data(), ly.data(), 17);  // 17: filled dots
     char fit[64];
     std::snprintf(fit, sizeof fit, "fit: exponent %.2f", exponent);
-    const char* names[2] = {"measured", fit};
-    PLINT options[2] = {PL_LEGEND_SYMBOL, PL_LEGEND_LINE}, colors[2] = {9, 1}, styles[2] = {1, 1}, symbol_numbers[2] = {1, 1};
-    PLFLT widths[2] = {2, 2}, scales[2] = {1, 1}, unused_f[2] = {0, 0};
-    PLINT unused_i[2] = {0, 0};
-    const char* symbols[2] = {"#(728)", ""};
-    PLFLT legend_w = 0, legend_h = 0;
-    pls.col0(15);
-    pls.legend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_LEFT | PL_POSITION_INSIDE,
-               0.05, 0.05, 0.1, 0, 15, 1, 0, 0, 2, options, 1.0, 1.0, 2.0, 1.0, colors, names, colors, unused_i, unused_f, unused_f,
-               colors, styles, widths, colors, scales, symbol_numbers, symbols);
+    draw_legend(pls, {LegendEntry{"measured", 9, false, true}, LegendEntry{fit, 1, true, false}}, PL_POSITION_TOP | PL_POSITION_LEFT);
   }
   out.commit();
   return true;
@@ -137,6 +119,55 @@ bool plot_power_law(const std::string& path, const std::string& title, const std
   (void)y_label;
   (void)exponent;
   (void)prefactor;
+  return false;
+#endif
+}
+
+bool plot_series(const std::string& path, const std::string& title, const std::string& x_label, const std::string& y_label,
+                 const std::vector<double>& x, const std::vector<PlotSeries>& series) {
+  MAGCNN_REQUIRE(x.size() >= 2 && !series.empty() && series.size() <= 8, "plot_series: " << x.size() << " points, " << series.size() << " series");
+  for (const PlotSeries& s : series) {
+    MAGCNN_REQUIRE(s.y.size() == x.size(), "plot_series: series '" << s.name << "' has " << s.y.size() << " values for " << x.size() << " x");
+    for (double v : s.y) MAGCNN_REQUIRE(v > 0 && std::isfinite(v), "plot_series: series '" << s.name << "' has the value " << v);
+  }
+  for (double v : x) MAGCNN_REQUIRE(std::isfinite(v), "plot_series: x is not finite");
+#if MAGCNN_HAVE_PLPLOT
+  const auto [x_lo, x_hi] = std::minmax_element(x.begin(), x.end());
+  double y_lo = INFINITY, y_hi = -INFINITY;
+  for (const PlotSeries& s : series)
+    for (double v : s.y) {
+      y_lo = std::min(y_lo, std::log10(v));
+      y_hi = std::max(y_hi, std::log10(v));
+    }
+  const double pad = 0.05 * (*x_hi - *x_lo);
+  AtomicOutput out(path, {}, 1e6);
+  {
+    plstream pls;
+    start_png_page(pls, out.temporary(), 800, 600);
+    pls.col0(15);
+    pls.env(*x_lo - pad, *x_hi + pad, std::floor(y_lo - 0.05), std::ceil(y_hi + 0.05), 0, 20);  // 20: log y
+    pls.lab(x_label.c_str(), y_label.c_str(), title.c_str());
+    const PLINT palette[8] = {1, 9, 3, 8, 4, 13, 10, 12};
+    std::vector<PLFLT> px(x.begin(), x.end());
+    std::vector<LegendEntry> legend;
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      std::vector<PLFLT> py;
+      for (double v : series[k].y) py.push_back(std::log10(v));
+      pls.col0(palette[k]);
+      pls.width(2);
+      pls.line(static_cast<PLINT>(px.size()), px.data(), py.data());
+      pls.poin(static_cast<PLINT>(px.size()), px.data(), py.data(), 17);
+      legend.push_back(LegendEntry{series[k].name, palette[k], true, true});
+    }
+    draw_legend(pls, legend, PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
+  }
+  out.commit();
+  return true;
+#else
+  (void)path;
+  (void)title;
+  (void)x_label;
+  (void)y_label;
   return false;
 #endif
 }

@@ -9,6 +9,7 @@
 #include "kernels/ellipse.h"
 #include "kernels/forward_ops.h"
 #include "kernels/network_ops.h"
+#include "kernels/noise_ops.h"
 #include "kernels/reduce_ops.h"
 
 namespace magcnn::ops {
@@ -32,9 +33,11 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
   X(::magcnn::ops::ProductComponent<float>) X(::magcnn::ops::ProductComponent<double>)                    \
   X(::magcnn::ops::ProductCollinear<float>) X(::magcnn::ops::ProductCollinear<double>)            \
   X(::magcnn::kern::CropScale<float>) X(::magcnn::kern::CropScale<double>)                        \
+  X(::magcnn::kern::InversionFilter<float>) X(::magcnn::kern::InversionFilter<double>)            \
   X(::magcnn::kern::EllipseFromUniforms<float>) X(::magcnn::kern::EllipseFromUniforms<double>)    \
   X(::magcnn::kern::RasterizeEllipse<float>) X(::magcnn::kern::RasterizeEllipse<double>)          \
   X(::magcnn::kern::SampleTarget<float>) X(::magcnn::kern::SampleTarget<double>)                \
+  X(::magcnn::kern::AddNoise<float>) X(::magcnn::kern::AddNoise<double>)                          \
   MAGCNN_NETWORK_OPS(X)
 
 // The network's and the trainer's element operations (kernels/network_ops.h).
@@ -53,4 +56,5 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
 // X(op type) for every reduction (kernels/reduce_ops.h).
 #define MAGCNN_REDUCE_OPS(X)                                                                       \
   X(::magcnn::kern::BiasGrad<float>) X(::magcnn::kern::BiasGrad<double>)                          \
-  X(::magcnn::kern::SquaredErrorSum<float>) X(::magcnn::kern::SquaredErrorSum<double>)
+  X(::magcnn::kern::SquaredErrorSum<float>) X(::magcnn::kern::SquaredErrorSum<double>)          \
+  X(::magcnn::kern::MapMeanSquare<float>) X(::magcnn::kern::MapMeanSquare<double>)

@@ -45,6 +45,17 @@ bool plot_power_law(const std::string& path, const std::string& title, const std
                     const std::vector<double>& x, const std::vector<double>& y, std::size_t fit_from, double exponent,
                     double prefactor);
 
+// Measured series y_k(x) drawn as lines with points, one colour each and a legend, on a linear x axis
+// and a logarithmic y axis. Written atomically; false, writing nothing, in a build without PLplot.
+// InvalidInput for fewer than 2 points, series of another length than x, or y values that are not
+// positive and finite.
+struct PlotSeries {
+  std::string name;
+  std::vector<double> y;
+};
+bool plot_series(const std::string& path, const std::string& title, const std::string& x_label, const std::string& y_label,
+                 const std::vector<double>& x, const std::vector<PlotSeries>& series);
+
 // The least-squares power law y = a x^p through points [from, n) in log-log: {p, a}.
 struct PowerLaw {
   double exponent = 0, prefactor = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "magcnn/backend.h"
+#include "magcnn/field_noise.h"
 #include "magcnn/forward_model.h"
 
 namespace magcnn {
@@ -39,6 +40,9 @@ struct GeneratorSettings {
   // The field component the samples hold, B . u (parse_field_axis: "z", "x", "y", "THETA,PHI" in
   // degrees, "UX,UY,UZ"): Bz, the seed's, by default; an NV centre's axis for NV-axis models.
   std::string field_axis = "z";
+  // Noise of a measured map on every field (magcnn/field_noise.h): white Gaussian noise and a smooth
+  // background, each relative to the map's RMS field; 0 (clean, the seed's) by default.
+  NoiseSettings noise;
   int64_t batch = 0;  // samples per backend call; 0 picks one for the backend
   // Throws InvalidInput naming the first value outside GeneratorLimits.
   void validate() const;
@@ -84,6 +88,8 @@ class Generator {
   int64_t capacity_;
   std::unique_ptr<UniformStream> uniforms_;
   std::unique_ptr<ForwardModel> forward_;
+  std::unique_ptr<FieldNoise> noise_;  // when settings.noise.any()
+  int64_t drawn_ = 0;                  // samples drawn since the seed's start: the noise's counter
   std::unique_ptr<Buffers> buf_;
 };
 

@@ -1,0 +1,41 @@
+// Noise of a measured map added to clean fields, for training on noisy maps: white Gaussian noise of RMS
+// `relative_rms` times each map's RMS field, optionally a smooth background (a random plane) of RMS
+// `background` times it. Counter-based (kernels/noise_ops.h): the same (seed, draw) gives the same noise
+// on any device and batching; another draw (a new epoch) gives new noise on the same maps.
+#pragma once
+
+#include <cstdint>
+
+#include "magcnn/backend.h"
+#include "magcnn/tensor.h"
+
+namespace magcnn {
+
+struct NoiseSettings {
+  double relative_rms = 0;  // white noise, relative to each map's RMS field
+  double background = 0;    // background offset, relative to it too
+  bool any() const { return relative_rms > 0 || background > 0; }
+  // Throws InvalidInput for a level that is negative, not finite, or above kMaxLevel.
+  void validate() const;
+  static constexpr double kMaxLevel = 100;
+};
+
+class FieldNoise {
+ public:
+  // For up to max_maps maps of ny x nx per call, in the backend's real type `dtype`.
+  FieldNoise(Backend& backend, const NoiseSettings& settings, int64_t max_maps, int64_t ny, int64_t nx, DType dtype);
+  // noisy = clean + noise, maps [n, ny, nx] (n <= max_maps; noisy may be clean itself); `first` is the
+  // global index of map 0 in its sequence, (seed, draw) the stream (draw: the epoch, or 0).
+  // Allocation-free; asynchronous on the GPU.
+  void apply(const TensorView& clean, const TensorView& noisy, int64_t first, uint64_t seed, uint64_t draw);
+  const NoiseSettings& settings() const { return settings_; }
+
+ private:
+  Backend& backend_;
+  NoiseSettings settings_;
+  int64_t max_maps_, ny_, nx_;
+  DType dtype_;
+  Tensor mean_square_;  // [max_maps] double
+};
+
+}  // namespace magcnn
