@@ -64,6 +64,10 @@ TEST_F(Programs, GenerateRejectsBadRequests) {
   EXPECT_NE(usage.err.find("--out"), std::string::npos) << usage.err;
   expect_failure(run(kGenerate, "--device cpu --count 5 --field-axis 0,0,0 --out " + path("s.h5")),
                  "--field-axis: an axis (0, 0, 0) has no direction", {"bad.toml"});
+  expect_failure(run(kGenerate, "--device cpu --count 5 --field-axis 1e400,0,0 --out " + path("s.h5")), "outside the range", {"bad.toml"});
+  expect_failure(run(kGenerate, "--device cpu --count 5 --noise-rms -0.1 --out " + path("s.h5")),
+                 "--noise-rms: noise_rms = -0.1: a noise level is a fraction", {"bad.toml"});
+  expect_failure(run(kGenerate, "--device cpu --count 5 --noise-background nan --out " + path("s.h5")), "--noise-background", {"bad.toml"});
   std::ofstream(path("axis.toml")) << "[data]\nfield_axis = \"up\"\n";
   expect_failure(run(kGenerate, "--config " + path("axis.toml") + " --out " + path("s.h5")), "axis.toml", {"bad.toml", "axis.toml"});
   const ProgramResult zero = run(kGenerate, "--count 0 --out " + path("s.h5"));

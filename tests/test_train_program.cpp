@@ -69,6 +69,25 @@ TEST_F(TrainProgram, WritesItsRunFolder) {
 
 bool model_exists(const std::string& run) { return fs::exists(run + "/model.h5"); }
 
+// Noise and an NV axis: said, recorded in the model, the same on a rerun (counter-based noise), other
+// training losses than the clean run's, and fixed for a resumed run.
+TEST_F(TrainProgram, NoisyMapsAlongAnAxisAreRecordedAndRepeat) {
+  ASSERT_EQ(train("--out " + path("clean") + " --epochs 2").code, 0);
+  const std::string flags = " --epochs 2 --noise-rms 0.2 --noise-background 0.1 --field-axis 54.7356,45";
+  const ProgramResult a = train("--out " + path("a") + flags);
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_NE(a.out.find("noise: white noise 20% and background 10% of each map's RMS field"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("B along (0.57735, 0.57735, 0.57735)"), std::string::npos) << a.out;
+  ASSERT_EQ(train("--out " + path("b") + flags).code, 0);
+  EXPECT_EQ(history(path("a"), "train_mse"), history(path("b"), "train_mse"));
+  EXPECT_NE(history(path("a"), "train_mse"), history(path("clean"), "train_mse"));
+  const h5::File m = h5::File::open(path("a") + "/model.h5");
+  EXPECT_EQ(m.attr_double("/", "data.noise_rms").value_or(0), 0.2);
+  EXPECT_EQ(m.attr_string("/", "data.field_axis").value_or(""), "54.7356,45");
+  expect_refusal(train("--out " + path("a") + " --resume --noise-rms 0.1"), "--noise-rms cannot change a run being resumed");
+  expect_refusal(train("--out " + path("c") + " --noise-rms -1"), "--noise-rms: noise_rms = -1");
+}
+
 // --fresh-data trains on new samples every epoch (so its training losses differ from a fixed set's),
 // keeps the validation set, repeats to the bit, and resumes after SIGKILL to the same numbers.
 TEST_F(TrainProgram, FreshDataIsReproducibleAndResumes) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,8 @@ FieldAxis parse_field_axis(const std::string& text) {
     double value = 0;
     try {
       value = std::stod(part, &used);
+    } catch (const std::out_of_range&) {
+      throw InvalidInput("axis '" + text + "': '" + part + "' is outside the range of double precision");
     } catch (const std::exception&) {
       used = 0;
     }
