@@ -134,11 +134,17 @@ void NoiseFlags::add(CLI::App& app) {
 void NoiseFlags::apply(NoiseSettings& noise) const {
   if (*o_rms) noise.relative_rms = rms;
   if (*o_background) noise.background = background;
-  try {
-    noise.validate();
-  } catch (const InvalidInput& e) {
-    throw InvalidInput(std::string(*o_rms ? "--noise-rms" : "--noise-background") + ": " + e.what());
-  }
+  // Each flag checked alone, so that the message names the flag whose value is wrong.
+  const auto check = [](const char* flag, const NoiseSettings& one) {
+    try {
+      one.validate();
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(std::string(flag) + ": " + e.what());
+    }
+  };
+  if (*o_rms) check("--noise-rms", NoiseSettings{rms, 0});
+  if (*o_background) check("--noise-background", NoiseSettings{0, background});
+  noise.validate();
 }
 
 std::string describe_noise(const NoiseSettings& noise) {

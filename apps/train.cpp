@@ -12,6 +12,7 @@
 #include "magcnn/dataset_io.h"
 #include "magcnn/generator.h"
 #include "magcnn/interrupt.h"
+#include "magcnn/memory.h"
 #include "magcnn/model_io.h"
 #include "magcnn/progress.h"
 #include "magcnn/trainer.h"
@@ -197,6 +198,9 @@ int main(int argc, char** argv) {
       side_x = file_set.nx;
       samples = file_set.count;
       if (!file_set.note.empty()) app::say(common, "note: " + data + ": " + file_set.note);
+      if (file_set.noise.any() && config.data.noise.any())
+        app::say(common, "note: " + data + " holds noisy maps already (" + app::describe_noise(file_set.noise) + "); the noise asked for here (" +
+                             app::describe_noise(config.data.noise) + ") is added on top");
     }
     const int64_t n_val = static_cast<int64_t>(std::llround(static_cast<double>(samples) * config.training.validation_fraction));
     const int64_t n_train = samples - n_val;
@@ -251,9 +255,11 @@ int main(int argc, char** argv) {
     if (noise.any()) {
       field_noise = std::make_shared<FieldNoise>(*backend, noise, std::max<int64_t>(n_train, std::max<int64_t>(n_val, 1)), side_y, side_x,
                                                  DType::F32);
-      // Validation maps: one draw, as the generator numbers them (after the training maps).
-      if (n_val > 0) field_noise->apply(trainer.validation_inputs(), trainer.validation_inputs(), n_train, config.data.seed, 0);
+      // Validation maps: one draw of their own, the maps numbered as the generator numbers them.
+      if (n_val > 0) field_noise->apply(trainer.validation_inputs(), trainer.validation_inputs(), n_train, config.data.seed, kValidationDraw);
       if (!config.training.fresh_data) {
+        require_memory(static_cast<double>(trainer.train_inputs().bytes()), backend->available_memory(),
+                       "a clean copy of the training maps, for noise drawn afresh every epoch", device_name(backend->kind()));
         clean_train = Tensor(*backend, DType::F32, trainer.train_inputs().shape());
         backend->copy(clean_train.view().data, trainer.train_inputs().view().data, clean_train.bytes());
       }

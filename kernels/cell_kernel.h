@@ -302,10 +302,11 @@ MAGCNN_HD bool table_odd_x(int c) { return c == kTableKx || c == kTableKxy; }
 MAGCNN_HD bool table_odd_y(int c) { return c == kTableKy || c == kTableKxy; }
 MAGCNN_HD bool table_spectrum_imaginary(int c) { return table_odd_x(c) != table_odd_y(c); }
 
-// Fills the first quadrant of the cell-kernel tables, [3][P/2+1][Q/2+1] doubles holding Kx, Ky, Kz at
-// offsets (y, x) in 0..P/2 x 0..Q/2, for an ny x nx map padded to P x Q (P, Q even). The other quadrants
-// follow from the parities (Kx odd in x and even in y, Ky even in x and odd in y, Kz even in both), and
-// Ky(x, y) = Kx(y, x), Kz(x, y) = Kz(y, x), so each evaluation fills the entry and its transpose. Offsets
+// Fills the first quadrant of the cell-kernel tables, [tables][P/2+1][Q/2+1] doubles holding Kx, Ky, Kz
+// (and, for six tables, Kxx, Kxy, Kyy) at offsets (y, x) in 0..P/2 x 0..Q/2, for an ny x nx map padded
+// to P x Q (P, Q even). The other quadrants follow from the parities (table_odd_x, table_odd_y), and
+// Ky(x, y) = Kx(y, x), Kz(x, y) = Kz(y, x), Kyy(x, y) = Kxx(y, x), Kxy(x, y) = Kxy(y, x), so each
+// evaluation fills the entry and its transpose. Offsets
 // the map cannot reach (y >= ny or x >= nx) are left as they are: the caller zeroes them.
 struct CellKernelQuadrant {
   int64_t ny, nx;  // map size

@@ -41,7 +41,8 @@ struct SpectrumPlane {
 // the gradient of a potential falling as e^{-kz}, B_xy(k) = -i (k_xy / k) Bz(k). Lengths in pixels. The
 // planes, in the cell kernels' table order (kernels/cell_kernel.h): Im Kx, Im Ky, Re Kz, and for `tables`
 // = 6 also Re Kxx, Re Kxy, Re Kyy. The Nyquist bins of the parts odd in an axis are zero, so the product
-// stays Hermitian and the inverse transform real; at k = 0 every part but Kz's is zero.
+// stays Hermitian and the inverse transform real; at k = 0 every part is zero (g(0) = 0: a uniform
+// film has no field).
 template <class T>
 struct TransferSpectra {
   int64_t P, Q;
@@ -206,7 +207,9 @@ struct InversionFilter {
     const double g = b_scale * 0.5 * exp(-k * d) * -expm1(-k * t);
     const double ux = static_cast<double>(direction[3 * n]), uy = static_cast<double>(direction[3 * n + 1]),
                  uz = static_cast<double>(direction[3 * n + 2]);
-    const double h_re = g * uz, h_im = -g * (kx * ux + ky * uy) / k;
+    // The odd parts vanish at their Nyquist bins, as in TransferSpectra, so the filter stays Hermitian.
+    const double ox = 2 * fx == Q ? 0.0 : kx * ux, oy = 2 * fy == P ? 0.0 : ky * uy;
+    const double h_re = g * uz, h_im = -g * (ox + oy) / k;
     const double x_re = static_cast<double>(spectrum[i].re), x_im = static_cast<double>(spectrum[i].im);
     const double denominator = h_re * h_re + h_im * h_im + epsilon;
     // X conj(H) / (|H|^2 + epsilon)

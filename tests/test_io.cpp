@@ -9,6 +9,7 @@
 #include "h5file.h"
 #include "magcnn/config.h"
 #include "magcnn/dataset_io.h"
+#include "magcnn/inference_io.h"
 #include "magcnn/device.h"
 #include "reference.h"
 #include "temp_dir.h"
@@ -147,6 +148,34 @@ void write_maps(const std::string& p, const std::vector<int64_t>& dims, const st
     f.set_attr("/", "thickness_m", 1e-9);
     f.set_attr("mz", "Ms_A_per_m", 4.8e5);  // attributes may sit on the root or on mz
   }
+}
+
+// A field file's axis as other tools store it: float32 (renormalized), or a Bz's axis a hair off z (taken
+// as z exactly); refused when it is not a unit vector.
+TEST_F(Io, FieldAxisAttributesAreReadCarefully) {
+  const std::vector<double> zeros(16, 0.0);
+  {
+    h5::File f = h5::File::create(path("nv.h5"));
+    f.write("Bnv", {4, 4}, zeros.data());
+    f.set_attr("Bnv", "field_axis", std::vector<double>{0.57735f, 0.57735f, 0.57735f});
+    f.set_attr("Bnv", "unit", std::string("T"));
+  }
+  {
+    h5::File f = h5::File::create(path("z.h5"));
+    f.write("Bz", {4, 4}, zeros.data());
+    f.set_attr("Bz", "field_axis", std::vector<double>{1e-8, 0, 1});
+    f.set_attr("Bz", "unit", std::string("T"));
+  }
+  {
+    h5::File f = h5::File::create(path("long.h5"));
+    f.write("Bnv", {4, 4}, zeros.data());
+    f.set_attr("Bnv", "field_axis", std::vector<double>{1, 1, 0});
+    f.set_attr("Bnv", "unit", std::string("T"));
+  }
+  const FieldMapsReader nv(path("nv.h5"), FieldMapsOptions{});
+  EXPECT_NEAR(nv.info().axis.x * nv.info().axis.x + nv.info().axis.y * nv.info().axis.y + nv.info().axis.z * nv.info().axis.z, 1.0, 1e-15);
+  EXPECT_TRUE(FieldMapsReader(path("z.h5"), FieldMapsOptions{}).info().axis.is_z());
+  EXPECT_THROW(FieldMapsReader(path("long.h5"), FieldMapsOptions{}), InvalidInput);
 }
 
 TEST_F(Io, MagnetizationMapsAndFieldFiles) {

@@ -147,6 +147,7 @@ TEST_F(Programs, ForwardWritesTheComponentAsked) {
   expect_failure(run(kForward, out + " --component nv --nv-axis 1,2,3,4"), "has 4 numbers", {"m.h5"});
   expect_failure(run(kForward, out + " --component nv --nv-axis 1,x"), "'x' is not a number", {"m.h5"});
   expect_failure(run(kForward, out + " --component nv --nv-axis 190,0"), "polar angle", {"m.h5"});
+  expect_failure(run(kForward, out + " --component nv --nv-axis 1,0,"), "ends in a comma", {"m.h5"});
 }
 
 TEST_F(Programs, ForwardRejectsBadInput) {

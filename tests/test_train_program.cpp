@@ -84,6 +84,8 @@ TEST_F(TrainProgram, NoisyMapsAlongAnAxisAreRecordedAndRepeat) {
   const h5::File m = h5::File::open(path("a") + "/model.h5");
   EXPECT_EQ(m.attr_double("/", "data.noise_rms").value_or(0), 0.2);
   EXPECT_EQ(m.attr_string("/", "data.field_axis").value_or(""), "54.7356,45");
+  EXPECT_EQ(m.attr_double("/", "format_version").value_or(0), 2) << "an older magcnn must refuse it, not read it as Bz";
+  EXPECT_EQ(h5::File::open(path("clean") + "/model.h5").attr_double("/", "format_version").value_or(0), 1);
   expect_refusal(train("--out " + path("a") + " --resume --noise-rms 0.1"), "--noise-rms cannot change a run being resumed");
   expect_refusal(train("--out " + path("c") + " --noise-rms -1"), "--noise-rms: noise_rms = -1");
 }

@@ -62,6 +62,8 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSet
   f.set_attr("/", "thickness_over_standoff", s.thickness_over_standoff);
   f.set_attr("/", "target", std::string(target_kind_name(s.target)));
   f.set_attr("/", "forward_model", std::string(forward_method_name(s.method)));
+  f.set_attr("/", "noise_rms", s.noise.relative_rms);
+  f.set_attr("/", "noise_background", s.noise.background);
   f.set_attr("/", "random", std::string("cuRAND Philox4x32-10, 7 uniform doubles per sample"));
   f.set_attr("/", "device", device);
   f.set_attr("/", "generator", std::string("magcnn-generate ") + MAGCNN_VERSION);
@@ -185,6 +187,14 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
   MAGCNN_REQUIRE(s.target == "shape" || s.target == "polar",
                  f.path() << ": attribute target = '" << s.target << "'; it must be 'shape' or 'polar'");
   s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
+  for (const auto& [key, level] : {std::pair<const char*, double*>{"noise_rms", &s.noise.relative_rms}, {"noise_background", &s.noise.background}}) {
+    *level = f.attr_double("/", key).value_or(0.0);
+    try {
+      s.noise.validate();
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(f.path() + ": attribute " + key + ": " + e.what());
+    }
+  }
   s.thickness_over_standoff = positive_attr(f, "thickness_over_standoff", 0.1);
   s.b = f.read<float>(name);
   require_finite_maps(s.b.data(), values, s.ny, s.nx, 0, f.path() + ": " + name);
@@ -366,19 +376,21 @@ std::optional<FieldDataset> find_field_dataset(const h5::File& f) {
     const std::vector<double> u = f.attr_doubles(name, "field_axis", 3);
     FieldDataset d{name, FieldAxis{}};
     if (!u.empty()) {
-      d.axis = FieldAxis{u[0], u[1], u[2]};
-      try {
-        d.axis.validate();
-      } catch (const InvalidInput& e) {
-        throw InvalidInput(f.path() + ": attribute field_axis of " + name + ": " + e.what());
-      }
+      // Another tool may have stored it as float32: within 1e-6 of unit length, renormalized.
+      const double length = std::sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
+      MAGCNN_REQUIRE(std::isfinite(length) && std::fabs(length - 1.0) <= 1e-6,
+                     f.path() << ": attribute field_axis of " << name << " = [" << u[0] << ", " << u[1] << ", " << u[2]
+                              << "] is not a unit vector (length " << length << ")");
+      d.axis = field_axis_from_vector(u[0], u[1], u[2]);
     } else {
       MAGCNN_REQUIRE(std::string(name) != "Bnv", f.path() << ": Bnv has no attribute field_axis (the unit vector [ux, uy, uz] of its axis)");
       d.axis = parse_field_axis(std::string(name).substr(1));
     }
-    if (std::string(name) != "Bnv")
-      MAGCNN_REQUIRE(same_axis(d.axis, parse_field_axis(std::string(name).substr(1))),
-                     f.path() << ": " << name << " has field_axis " << d.axis.describe() << ", which is not its name's axis");
+    if (std::string(name) != "Bnv") {
+      const FieldAxis named = parse_field_axis(std::string(name).substr(1));
+      MAGCNN_REQUIRE(same_axis(d.axis, named), f.path() << ": " << name << " has field_axis " << d.axis.describe() << ", which is not its name's axis");
+      d.axis = named;  // exactly: a Bz stays on Bz's own path
+    }
     found = d;
   }
   return found;

@@ -59,9 +59,10 @@ FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int
 
 FieldResidual::~FieldResidual() = default;
 
-int64_t FieldResidual::maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted) {
+int64_t FieldResidual::maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted, const FieldAxis& axis) {
   const double budget = 0.25 * static_cast<double>(backend.available_memory());
   ForwardOptions o;
+  o.axis = axis;  // six kernel planes instead of three
   o.dtype = DType::F32;
   o.dtype_from_backend = false;
   int64_t maps = std::max<int64_t>(1, wanted);

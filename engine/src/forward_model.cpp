@@ -60,6 +60,7 @@ FieldAxis parse_field_axis(const std::string& text) {
   if (text == "z") return FieldAxis{};
   if (text == "x") return field_axis_from_vector(1, 0, 0);
   if (text == "y") return field_axis_from_vector(0, 1, 0);
+  MAGCNN_REQUIRE(text.empty() || text.back() != ',', "axis '" << text << "' ends in a comma; give z, x, y, THETA,PHI in degrees or UX,UY,UZ");
   std::vector<double> v;
   std::stringstream in(text);
   for (std::string part; std::getline(in, part, ',');) {

@@ -69,6 +69,22 @@ std::string type_name(hid_t type) {
   }
 }
 
+// A numeric type HDF5 can convert without overrunning its own buffers: sizes of 1, 2, 4 or 8 bytes and
+// every bit field inside them. A damaged file can declare an integer of 8 bytes with 200 bits of
+// precision, and HDF5 1.10's conversion then writes past a stack buffer (found by fuzzing model files).
+bool plausible_numeric_type(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type), precision = H5Tget_precision(type);
+  const int offset = H5Tget_offset(type);
+  if (!(size == 1 || size == 2 || size == 4 || size == 8) || (cls == H5T_FLOAT && size == 1)) return false;
+  if (precision < 1 || offset < 0 || static_cast<std::size_t>(offset) + precision > 8 * size) return false;
+  if (cls != H5T_FLOAT) return true;
+  std::size_t spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0;
+  if (H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) < 0) return false;
+  const std::size_t bits = 8 * size;
+  return spos < bits && esize >= 1 && msize >= 1 && epos + esize <= bits && mpos + msize <= bits && esize <= 16 && msize <= 112;
+}
+
 // HDF5 shares one state between all opens of a file it still holds (it knows files by inode). A damaged
 // file can fail to close and stay held; had it been rewritten since, a new open would inherit the stale
 // state of the damaged one. Refuse rather than read through it.
@@ -226,6 +242,9 @@ void check_readable(const std::string& path, const std::string& name, hid_t ds) 
   const H5T_class_t cls = H5Tget_class(type.get());
   MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER,
                  path << ": dataset '" << name << "' holds " << type_name(type.get()) << " values; it must hold numbers (integers or floats)");
+  MAGCNN_REQUIRE(plausible_numeric_type(type.get()),
+                 path << ": dataset '" << name << "' declares a number type of " << H5Tget_size(type.get()) << " bytes and "
+                      << H5Tget_precision(type.get()) << " bits that no writer makes: the file is damaged");
   Id dcpl(MAGCNN_H5(H5Dget_create_plist(ds)), H5Pclose);
   MAGCNN_REQUIRE(H5Pget_layout(dcpl.get()) != H5D_VIRTUAL,
                  path << ": dataset '" << name << "' is a virtual dataset mapping other files; magcnn reads only data stored in the file itself");
@@ -515,6 +534,7 @@ AttributeValue File::attr_number(const std::string& object, const std::string& n
     const H5T_class_t cls = H5Tget_class(type.get());
     MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER,
                    describe(object, name) << " is a " << type_name(type.get()) << "; it must be a number");
+    MAGCNN_REQUIRE(plausible_numeric_type(type.get()), describe(object, name) << " declares a number type no writer makes: the file is damaged");
     double v = 0;
     if (H5Aread(attr->get(), H5T_NATIVE_DOUBLE, &v) < 0)
       throw InvalidInput(describe(object, name) + " cannot be read as a number (HDF5: " + error_stack() + ")");
@@ -539,6 +559,7 @@ std::vector<double> File::attr_doubles(const std::string& object, const std::str
   Id type(MAGCNN_H5(H5Aget_type(attr->get())), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
   MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER, describe(object, name) << " is a " << type_name(type.get()) << "; it must be numbers");
+  MAGCNN_REQUIRE(plausible_numeric_type(type.get()), describe(object, name) << " declares a number type no writer makes: the file is damaged");
   std::vector<double> v(count);
   if (H5Aread(attr->get(), H5T_NATIVE_DOUBLE, v.data()) < 0)
     throw InvalidInput(describe(object, name) + " cannot be read as numbers (HDF5: " + error_stack() + ")");
@@ -551,6 +572,7 @@ std::optional<uint64_t> File::attr_uint64(const std::string& object, const std::
   Id type(MAGCNN_H5(H5Aget_type(attr->get())), H5Tclose);
   MAGCNN_REQUIRE(H5Tget_class(type.get()) == H5T_INTEGER,
                  describe(object, name) << " is a " << type_name(type.get()) << "; it must be an integer");
+  MAGCNN_REQUIRE(plausible_numeric_type(type.get()), describe(object, name) << " declares a number type no writer makes: the file is damaged");
   if (H5Tget_sign(type.get()) != H5T_SGN_NONE) {
     int64_t v = 0;
     MAGCNN_H5(H5Aread(attr->get(), H5T_NATIVE_INT64, &v));

@@ -24,22 +24,23 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
       to_model_(grid.ny, grid.nx, grid.geometry.pixel_size_m, model_side(grid.ny, grid), model_side(grid.nx, grid), model_pixel(grid)),
       from_model_(to_model_.ny_out(), to_model_.nx_out(), model_pixel(grid), grid.ny, grid.nx, grid.geometry.pixel_size_m) {
   grid.geometry.validate();
-  MAGCNN_REQUIRE(model_ny() >= 4 && model_nx() >= 4,
-                 "the map covers " << model_ny() << " x " << model_nx()
-                                   << " standoffs (its pixel size times its pixels, over d); the network needs at least 4 x 4");
+  // The component first, before anything is allocated for maps that would be refused anyway.
   const FieldAxis axis = parse_field_axis(model.config.data.field_axis);
   if (grid.axis)
     MAGCNN_REQUIRE(same_axis(*grid.axis, axis),
                    "the maps hold the field along " << grid.axis->describe() << " (B . u), but " << model.config.source
                                                     << " was trained on the field along " << axis.describe()
                                                     << ": give maps of the model's component, or a model trained for this one (data.field_axis)");
+  MAGCNN_REQUIRE(model_ny() >= 4 && model_nx() >= 4,
+                 "the map covers " << model_ny() << " x " << model_nx()
+                                   << " standoffs (its pixel size times its pixels, over d); the network needs at least 4 x 4");
   if (!grid.normalized) to_b_ = grid.tesla_per_unit * 2 * grid.geometry.standoff_m / (kMu0 * grid.geometry.Ms_A_per_m * grid.geometry.thickness_m);
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
   polar_ = model.config.data.target == TargetKind::Polar;
   const auto model_plane = static_cast<std::size_t>(model_ny() * model_nx());
   const auto maps = static_cast<std::size_t>(maps_per_pass());
-  const int64_t residual_maps = options.residual ? FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass()) : 0;
+  const int64_t residual_maps = options.residual ? FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass(), axis) : 0;
   // The host's own planes, checked before they are allocated: a coarse map on a fine model grid (a
   // pixel of many standoffs) makes them large from a small file.
   const double plane_bytes = static_cast<double>(model_plane) * sizeof(float);

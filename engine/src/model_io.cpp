@@ -12,7 +12,10 @@ namespace magcnn {
 namespace {
 
 constexpr const char* kFormat = "magcnn model";
-constexpr int64_t kFormatVersion = 1;
+// Version 2: a model of another field component than Bz (data.field_axis). Such a model is written as
+// version 2, so that a magcnn older than the axis refuses it rather than read it as a Bz model; every
+// other model stays version 1, which both read.
+constexpr int64_t kFormatVersion = 1, kFormatVersionAxis = 2;
 
 void write_vector(h5::File& f, const std::string& name, const std::vector<double>& v) {
   f.write(name, {static_cast<int64_t>(v.size())}, v.data());
@@ -168,7 +171,7 @@ void save_model(const std::string& path, const Config& config, const Parameters&
   {
     h5::File f = h5::File::create(out.temporary(), out.path(), true);
     f.set_attr("/", "format", std::string(kFormat));
-    f.set_attr("/", "format_version", kFormatVersion);
+    f.set_attr("/", "format_version", parse_field_axis(config.data.field_axis).is_z() ? kFormatVersion : kFormatVersionAxis);
     f.set_attr("/", "generator", std::string("magcnn-train ") + MAGCNN_VERSION);
     f.set_attr("/", "device", device);
     f.set_attr("/", "training.data", data);
@@ -205,7 +208,8 @@ ModelFile load_model(const std::string& path) {
   MAGCNN_REQUIRE(f.attr_string("/", "format").value_or("") == kFormat,
                  path << " is not a magcnn model file (no attribute format = '" << kFormat << "')");
   const int64_t version = r.integer("format_version");
-  MAGCNN_REQUIRE(version == kFormatVersion, path << ": model format version " << version << ", this magcnn reads " << kFormatVersion);
+  MAGCNN_REQUIRE(version == kFormatVersion || version == kFormatVersionAxis,
+                 path << ": model format version " << version << ", this magcnn reads " << kFormatVersion << " and " << kFormatVersionAxis);
   ModelFile m;
   m.device = f.attr_string("/", "device").value_or("");
   m.data = r.text("training.data");

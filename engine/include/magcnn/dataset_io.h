@@ -51,6 +51,7 @@ struct TrainingSet {
   double thickness_over_standoff = 0.1;
   std::string note;              // what a user should know about the data (e.g. its forward model)
   FieldAxis axis;                // the field component b holds (B . u; Bz by default)
+  NoiseSettings noise;           // the noise magcnn-generate put on b (none for sets without the attributes)
 };
 
 // Reads our layout or the original project's (Theta, Phi [N,1]; Bz, mloc [N, Np*Np]; Bz scaled as

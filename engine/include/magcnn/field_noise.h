@@ -20,12 +20,17 @@ struct NoiseSettings {
   static constexpr double kMaxLevel = 100;
 };
 
+// The draw of magcnn-train's validation noise: not the generator's 0, so that noise added to a set made
+// noisy by magcnn-generate with the same seed is new noise, not the same noise twice.
+constexpr uint64_t kValidationDraw = uint64_t{1} << 62;
+
 class FieldNoise {
  public:
   // For up to max_maps maps of ny x nx per call, in the backend's real type `dtype`.
   FieldNoise(Backend& backend, const NoiseSettings& settings, int64_t max_maps, int64_t ny, int64_t nx, DType dtype);
   // noisy = clean + noise, maps [n, ny, nx] (n <= max_maps; noisy may be clean itself); `first` is the
-  // global index of map 0 in its sequence, (seed, draw) the stream (draw: the epoch, or 0).
+  // global index of map 0 in its sequence, (seed, draw) the stream (the generator: draw 0; magcnn-train:
+  // epoch + 1 on the training maps, kValidationDraw on the validation maps).
   // Allocation-free; asynchronous on the GPU.
   void apply(const TensorView& clean, const TensorView& noisy, int64_t first, uint64_t seed, uint64_t draw);
   const NoiseSettings& settings() const { return settings_; }

@@ -44,7 +44,7 @@ class FieldResidual {
   int64_t max_maps() const { return max_maps_; }
   // The most maps per call, up to `wanted`, whose forward model takes at most a quarter of the backend's
   // free memory (at least 1).
-  static int64_t maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted);
+  static int64_t maps_that_fit(const Backend& backend, int64_t ny, int64_t nx, int64_t wanted, const FieldAxis& axis = FieldAxis{});
   // `count` maps (1 <= count <= max_maps): amplitude, measured [count, ny, nx] on the host; directions:
   // count unit vectors or nullopt (fit one), or nullptr (fit every one); reports [count].
   void evaluate(int64_t count, const float* amplitude, const float* measured,

@@ -4,7 +4,7 @@
 // "exact": every pixel is a uniformly magnetized cuboid; Bz = Kx * mx + Ky * my + Kz * mz is an aperiodic
 // convolution done by FFT on a zero-padded grid (Hockney's method), with the cell kernels evaluated in
 // double and their spectra computed once per model; B . u adds the in-plane kernels (kernels/cell_kernel.h)
-// and combines the six spectra once, so that it costs per map what Bz costs. "spectral": the thin-film transfer function applied
+// and combines the six spectra once, so that a map costs 1 to 11% more than Bz's (bench/RESULTS.md). "spectral": the thin-film transfer function applied
 // on the same padded grid (no cell kernels to compute; wrong by tens of percent when the standoff is
 // near the pixel size: README, Physics, has the measured table).
 #pragma once
