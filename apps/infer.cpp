@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
     grid.ny = info.ny;
     grid.nx = info.nx;
     grid.normalized = *info.unit == MapUnit::Normalized;
-    if (info.axis_known) grid.axis = info.axis;
+    grid.axis = info.axis;
     if (grid.normalized) {
       const std::vector<const CLI::Option*> given = geometry.given();
       MAGCNN_REQUIRE(given.empty(), given.front()->get_name() << " does not apply to " << in

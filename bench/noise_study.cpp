@@ -67,7 +67,7 @@ struct FourierBest {
 };
 
 // The best cut-off and regularization for these maps, by their own truth (an oracle the network lacks).
-FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& noisy, const HostSet& v, int64_t plane) {
+FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& noisy, const HostSet& v) {
   FourierBest best;
   std::vector<float> s(noisy.size());
   for (const double cutoff : {0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.1416}) {
@@ -80,7 +80,6 @@ FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& 
       if (e < best.mse) best = FourierBest{e, cutoff, epsilon};
     }
   }
-  (void)plane;
   return best;
 }
 
@@ -101,7 +100,13 @@ int main(int argc, char** argv) {
   return app::run(app, argc, argv, [&] {
     namespace fs = std::filesystem;
     MAGCNN_REQUIRE(!levels.empty(), "--levels: give at least one level");
-    for (double r : levels) NoiseSettings{r, 0}.validate();
+    for (double r : levels) {
+      try {
+        NoiseSettings{r, 0}.validate();
+      } catch (const InvalidInput& e) {
+        throw InvalidInput(std::string("--levels: ") + e.what());
+      }
+    }
     MAGCNN_REQUIRE(!fs::exists(common.out) || fs::is_directory(common.out), "--out " << common.out << " exists and is not a folder");
     fs::create_directories(common.out);
     const Config config = app::load_config(common);
@@ -114,9 +119,8 @@ int main(int argc, char** argv) {
     g.count = validation;
     g.seed = 777;
     const HostSet val = generate(*backend, g);
-    const int64_t side = g.img_size, plane = side * side;
+    const int64_t side = g.img_size;
     FourierInversion inversion(*backend, side, side, 1.0, g.thickness_over_standoff, validation);
-    FieldNoise val_noise(*backend, NoiseSettings{}, validation, side, side, DType::F32);
 
     std::vector<double> cnn, fourier;
     std::string table = "# " + backend->description() + "; " + std::to_string(count) + " training samples, " + std::to_string(epochs) +
@@ -141,7 +145,7 @@ int main(int argc, char** argv) {
       throw_if_interrupted();
       const double cnn_mse = trainer.history().back().validation_mse;
       const std::vector<float> noisy = trainer.validation_inputs().to_host<float>();
-      const FourierBest f = best_fourier(inversion, noisy, val, plane);
+      const FourierBest f = best_fourier(inversion, noisy, val);
       cnn.push_back(cnn_mse);
       fourier.push_back(f.mse);
       char line[200];

@@ -173,8 +173,12 @@ TEST_F(Io, FieldAxisAttributesAreReadCarefully) {
     f.set_attr("Bnv", "unit", std::string("T"));
   }
   const FieldMapsReader nv(path("nv.h5"), FieldMapsOptions{});
-  EXPECT_NEAR(nv.info().axis.x * nv.info().axis.x + nv.info().axis.y * nv.info().axis.y + nv.info().axis.z * nv.info().axis.z, 1.0, 1e-15);
-  EXPECT_TRUE(FieldMapsReader(path("z.h5"), FieldMapsOptions{}).info().axis.is_z());
+  ASSERT_TRUE(nv.info().axis);
+  const FieldAxis u = *nv.info().axis;
+  EXPECT_NEAR(u.x * u.x + u.y * u.y + u.z * u.z, 1.0, 1e-15);
+  const std::optional<FieldAxis> z = FieldMapsReader(path("z.h5"), FieldMapsOptions{}).info().axis;
+  ASSERT_TRUE(z);
+  EXPECT_TRUE(z->is_z());
   EXPECT_THROW(FieldMapsReader(path("long.h5"), FieldMapsOptions{}), InvalidInput);
 }
 

@@ -85,6 +85,17 @@ bool plausible_numeric_type(hid_t type) {
   return spos < bits && esize >= 1 && msize >= 1 && epos + esize <= bits && mpos + msize <= bits && esize <= 16 && msize <= 112;
 }
 
+// `count` numbers of attribute `attr` (described as `what`) as double, after checking that its type is a
+// number type HDF5 converts safely.
+void read_numeric_attr(hid_t attr, const std::string& what, std::size_t count, double* out) {
+  Id type(MAGCNN_H5(H5Aget_type(attr)), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const char* numbers = count == 1 ? "a number" : "numbers";
+  MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER, what << " is a " << type_name(type.get()) << "; it must be " << numbers);
+  MAGCNN_REQUIRE(plausible_numeric_type(type.get()), what << " declares a number type no writer makes: the file is damaged");
+  if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0) throw InvalidInput(what + " cannot be read as " + numbers + " (HDF5: " + error_stack() + ")");
+}
+
 // HDF5 shares one state between all opens of a file it still holds (it knows files by inode). A damaged
 // file can fail to close and stay held; had it been rewritten since, a new open would inherit the stale
 // state of the damaged one. Refuse rather than read through it.
@@ -530,14 +541,8 @@ AttributeValue File::attr_number(const std::string& object, const std::string& n
   try {
     const std::optional<Id> attr = open_single_attr(object, name);
     if (!attr) return out;
-    Id type(MAGCNN_H5(H5Aget_type(attr->get())), H5Tclose);
-    const H5T_class_t cls = H5Tget_class(type.get());
-    MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER,
-                   describe(object, name) << " is a " << type_name(type.get()) << "; it must be a number");
-    MAGCNN_REQUIRE(plausible_numeric_type(type.get()), describe(object, name) << " declares a number type no writer makes: the file is damaged");
     double v = 0;
-    if (H5Aread(attr->get(), H5T_NATIVE_DOUBLE, &v) < 0)
-      throw InvalidInput(describe(object, name) + " cannot be read as a number (HDF5: " + error_stack() + ")");
+    read_numeric_attr(attr->get(), describe(object, name), 1, &v);
     out.value = v;
   } catch (const InvalidInput& e) {
     out.problem = e.what();
@@ -556,13 +561,8 @@ std::vector<double> File::attr_doubles(const std::string& object, const std::str
   const std::optional<Id> attr = open_attr(object, name, points);
   if (!attr) return {};
   MAGCNN_REQUIRE(points == static_cast<int64_t>(count), describe(object, name) << " holds " << points << " values; it must hold " << count);
-  Id type(MAGCNN_H5(H5Aget_type(attr->get())), H5Tclose);
-  const H5T_class_t cls = H5Tget_class(type.get());
-  MAGCNN_REQUIRE(cls == H5T_FLOAT || cls == H5T_INTEGER, describe(object, name) << " is a " << type_name(type.get()) << "; it must be numbers");
-  MAGCNN_REQUIRE(plausible_numeric_type(type.get()), describe(object, name) << " declares a number type no writer makes: the file is damaged");
   std::vector<double> v(count);
-  if (H5Aread(attr->get(), H5T_NATIVE_DOUBLE, v.data()) < 0)
-    throw InvalidInput(describe(object, name) + " cannot be read as numbers (HDF5: " + error_stack() + ")");
+  read_numeric_attr(attr->get(), describe(object, name), count, v.data());
   return v;
 }
 

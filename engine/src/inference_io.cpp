@@ -66,7 +66,6 @@ struct FieldMapsReader::Impl {
     info.format = "HDF5 training set";
     set_shape(info, {s.count, s.ny, s.nx}, "the field");
     info.axis = s.axis;
-    info.axis_known = true;
     field = std::move(s.b);
     truth = std::move(s.m);
     info.unit = MapUnit::Normalized;
@@ -84,7 +83,6 @@ struct FieldMapsReader::Impl {
     m.format = "HDF5";
     const std::string& field_name = m.field = field_set.name;
     m.axis = field_set.axis;
-    m.axis_known = true;
     const auto dims = f.dims(field_name);
     set_shape(m, dims, "dataset " + field_name);
     f.check_dataset(field_name);

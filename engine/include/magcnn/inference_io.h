@@ -41,10 +41,9 @@ struct FieldMapsInfo {
   std::vector<double> theta, phi;  // [n]: each map's magnetization direction, radians, when known
   std::string note;                // what a user should know about the data
   // HDF5: the dataset read (Bz, Bx, By or Bnv) and the field component it holds, B . axis. NumPy and
-  // PNG maps do not say (axis_known false): they are taken to be the model's.
+  // PNG maps do not say (no axis): they are taken to be the model's.
   std::string field = "Bz";
-  FieldAxis axis;
-  bool axis_known = false;
+  std::optional<FieldAxis> axis;
 };
 
 // Field maps read batch by batch, so that a file of many maps needs memory for a batch: HDF5 maps are
