@@ -155,6 +155,13 @@ std::string describe_noise(const NoiseSettings& noise) {
   return text;
 }
 
+CLI::Option* add_target_option(CLI::App& app, std::string& target) {
+  return app
+      .add_option("--target", target,
+                  "shape (|m|) | polar (theta inside the film) | vector (mx, my, mz: three output channels) [data.target]")
+      ->check(CLI::IsMember({"shape", "polar", "vector"}));
+}
+
 std::string checked_field_axis(const std::string& text, const std::string& flag) {
   try {
     parse_field_axis(text);

@@ -61,6 +61,8 @@ CLI::Validator number_range(double lo, double hi);
 uint64_t parse_seed(const std::string& text, const std::string& flag);
 // The text of --field-axis, checked (parse_field_axis), for data.field_axis; the message names the flag.
 std::string checked_field_axis(const std::string& text, const std::string& flag);
+// --target shape|polar|vector [data.target] (magcnn-generate, magcnn-train).
+CLI::Option* add_target_option(CLI::App& app, std::string& target);
 // --noise-rms and --noise-background onto data.noise (magcnn-generate, magcnn-train).
 struct NoiseFlags {
   double rms = 0, background = 0;

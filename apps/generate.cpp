@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   double rmax = 0, thickness = 0;
   auto* o_count = app.add_option("--count", count, "samples [data.count]")->check(app::integer_range(1, L::kMaxCount));
   auto* o_seed = app.add_option("--seed", seed_text, "random seed, 0 to 2^64 - 1 [data.seed]");
-  auto* o_target = app.add_option("--target", target, "shape | polar [data.target]")->check(CLI::IsMember({"shape", "polar"}));
+  auto* o_target = app::add_target_option(app, target);
   auto* o_img = app.add_option("--img-size", img_size, "network pixels per side [data.img_size]")
                     ->check(app::integer_range(L::kMinImgSize, L::kMaxImgSize));
   auto* o_fine = app.add_option("--finer-grid", finer_grid, "fine pixels per network pixel [data.finer_grid]")
@@ -79,7 +79,15 @@ int main(int argc, char** argv) {
         b_max = std::max<double>(b_max, v);
         b_abs += std::fabs(v);
       }
-      for (const float v : batch_out.target) covered += v > 0 ? 1 : 0;
+      // A pixel is on the film where any channel of its target is non-zero (|m|, theta, or m's components).
+      const std::size_t pixels = batch_out.b.size(), channels = batch_out.target.size() / std::max<std::size_t>(pixels, 1);
+      for (std::size_t i = 0; i < pixels; ++i) {
+        const std::size_t sample = i / static_cast<std::size_t>(s.img_size * s.img_size), p = i % static_cast<std::size_t>(s.img_size * s.img_size);
+        bool on = false;
+        for (std::size_t c = 0; c < channels; ++c)
+          on = on || batch_out.target[(sample * channels + c) * static_cast<std::size_t>(s.img_size * s.img_size) + p] != 0;
+        covered += on ? 1 : 0;
+      }
       progress.update(done + batch_out.count);
     }
     writer.commit();

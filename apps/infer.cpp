@@ -31,30 +31,70 @@ std::array<double, 3> unit_vector(double theta, double phi) {
   return {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
 }
 
-// One chunk of maps in flight: its input, truth and prediction.
+// One chunk of maps in flight: its input, truth and prediction (an ensemble's mean, and its spread).
 struct Chunk {
   int64_t first = 0, count = 0;
-  std::vector<float> field, truth, prediction;
+  std::vector<float> field, truth, prediction, spread;
 };
 
-// The truth from magnetization maps (magcnn-forward's input, --truth): |m| of every map and its mean
-// direction, which is its direction when the map is collinear.
+// The model files --model names: files as given; a run folder gives its model.h5, or, for an ensemble
+// (magcnn-train --ensemble), its members' member_K/model.h5 in order.
+std::vector<std::string> model_files(const std::vector<std::string>& given) {
+  std::vector<std::string> files;
+  for (const std::string& g : given) {
+    std::error_code ec;
+    if (!fs::is_directory(g, ec)) {
+      files.push_back(g);
+      continue;
+    }
+    if (fs::exists(fs::path(g) / "model.h5", ec)) {
+      files.push_back((fs::path(g) / "model.h5").string());
+      continue;
+    }
+    const std::size_t before = files.size();
+    for (int64_t k = 1; fs::exists(fs::path(g) / ("member_" + std::to_string(k)) / "model.h5", ec); ++k)
+      files.push_back((fs::path(g) / ("member_" + std::to_string(k)) / "model.h5").string());
+    MAGCNN_REQUIRE(files.size() > before, "--model " << g << " is a folder without model.h5 or member_1/model.h5: give a model file or a run folder");
+  }
+  return files;
+}
+
+// Adds `values` to an ensemble's running sums (float maps, double sums).
+void accumulate(const std::vector<float>& values, std::size_t count, std::vector<double>& sum, std::vector<double>& squares) {
+  for (std::size_t i = 0; i < count; ++i) {
+    sum[i] += values[i];
+    squares[i] += double(values[i]) * values[i];
+  }
+}
+
+// The truth from magnetization maps (magcnn-forward's input, --truth): |m| of every map (for a vector
+// model, mx, my and mz as they are) and its mean direction, which is its direction when the map is
+// collinear.
 class TruthMaps {
  public:
-  TruthMaps(const std::string& path, const FieldMapsInfo& in) : file_(path) {
+  TruthMaps(const std::string& path, const FieldMapsInfo& in, bool vector) : file_(path), vector_(vector) {
     MAGCNN_REQUIRE(file_.count() == in.n && file_.ny() == in.ny && file_.nx() == in.nx,
                    "--truth " << path << " holds " << file_.count() << " map(s) of " << file_.ny() << " x " << file_.nx()
                               << "; --in holds " << in.n << " of " << in.ny << " x " << in.nx);
   }
-  void read(int64_t first, int64_t count, float* amplitude, Direction* directions) {
+  // truth: [count, 3, ny, nx] for a vector model, else [count, ny, nx].
+  void read(int64_t first, int64_t count, float* truth, Direction* directions) {
     const auto values = static_cast<std::size_t>(count * file_.ny() * file_.nx());
     for (std::vector<double>* c : {&mx_, &my_, &mz_}) c->resize(values);
     file_.read(first, count, mx_.data(), my_.data(), mz_.data());
     const std::size_t plane = values / static_cast<std::size_t>(count);
     for (int64_t i = 0; i < count; ++i) {
       double s[3] = {0, 0, 0};
-      for (std::size_t p = static_cast<std::size_t>(i) * plane; p < static_cast<std::size_t>(i + 1) * plane; ++p) {
-        amplitude[p] = static_cast<float>(std::sqrt(mx_[p] * mx_[p] + my_[p] * my_[p] + mz_[p] * mz_[p]));
+      const std::size_t map = static_cast<std::size_t>(i) * plane;
+      for (std::size_t p = map; p < map + plane; ++p) {
+        if (vector_) {
+          float* out = truth + 3 * map + (p - map);
+          out[0] = static_cast<float>(mx_[p]);
+          out[plane] = static_cast<float>(my_[p]);
+          out[2 * plane] = static_cast<float>(mz_[p]);
+        } else {
+          truth[p] = static_cast<float>(std::sqrt(mx_[p] * mx_[p] + my_[p] * my_[p] + mz_[p] * mz_[p]));
+        }
         s[0] += mx_[p];
         s[1] += my_[p];
         s[2] += mz_[p];
@@ -66,6 +106,7 @@ class TruthMaps {
 
  private:
   MagnetizationFile file_;
+  bool vector_;
   std::vector<double> mx_, my_, mz_;
 };
 
@@ -80,18 +121,24 @@ int main(int argc, char** argv) {
                "magcnn-infer"};
   app::Common common;
   app::add_common_flags(app, common, true);
-  std::string model_path, in, unit_text, truth_path;
+  std::string in, unit_text, truth_path;
+  std::vector<std::string> model_args;
   std::vector<double> range;
   int64_t batch = 256, tile = 0, png_limit = 16;
   bool png = false, no_residual = false;
-  app.add_option("--model", model_path, "a model file from magcnn-train (RUN_DIR/model.h5)")->required();
+  app.add_option("--model", model_args,
+                 "a model file from magcnn-train (RUN_DIR/model.h5) or its run folder; several (repeat the flag, or an ensemble's run "
+                 "folder): their mean and its spread")
+      ->required()
+      ->take_all();
   app.add_option("--in", in, "field maps: HDF5, .npy or PNG")->required();
   app.add_option("--unit", unit_text, "T | G | normalized: the unit of the maps, over the file's attribute")
       ->check(CLI::IsMember({"T", "G", "normalized"}));
   app.add_option("--range", range, "MIN MAX: the field of a PNG's black and white, in gauss")->expected(2);
   app::GeometryFlags geometry;
   geometry.add(app);
-  app.add_option("--truth", truth_path, "magnetization maps (mx, my, mz; HDF5) the field was made from: reports the MSE against |m|");
+  app.add_option("--truth", truth_path,
+                 "magnetization maps (mx, my, mz; HDF5) the field was made from: reports the MSE against |m| (a vector model: against m)");
   app.add_option("--batch-size", batch, "maps (or tiles) per network pass")->check(app::integer_range(1, int64_t{1} << 20));
   app.add_option("--tile", tile, "tile side in model pixels (a multiple of 4); 0: whole maps when they fit in memory")
       ->check(app::integer_range(0, int64_t{1} << 20));
@@ -102,11 +149,26 @@ int main(int argc, char** argv) {
   return app::run(app, argc, argv, [&] {
     MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
     const Config config = app::load_config(common);
-    std::vector<std::string> inputs{in, model_path};
+    const std::vector<std::string> model_paths = model_files(model_args);
+    std::vector<std::string> inputs{in};
+    inputs.insert(inputs.end(), model_paths.begin(), model_paths.end());
     if (!truth_path.empty()) inputs.push_back(truth_path);
     app::check_output(common, inputs);
-    const ModelFile model = load_model(model_path);
-    const bool shape_model = model.config.data.target == TargetKind::Shape;
+    std::vector<ModelFile> members;
+    for (const std::string& p : model_paths) {
+      members.push_back(load_model(p));
+      const ModelFile& a = members.front();
+      const ModelFile& b = members.back();
+      MAGCNN_REQUIRE(a.config.data.target == b.config.data.target && same_axis(parse_field_axis(a.config.data.field_axis),
+                                                                               parse_field_axis(b.config.data.field_axis)),
+                     "--model: " << p << " predicts the " << target_kind_name(b.config.data.target) << " target from the field along "
+                                 << parse_field_axis(b.config.data.field_axis).describe() << ", " << model_paths.front() << " the "
+                                 << target_kind_name(a.config.data.target) << " target along "
+                                 << parse_field_axis(a.config.data.field_axis).describe() << ": an ensemble's members predict the same");
+    }
+    const ModelFile& model = members.front();
+    const int64_t K = static_cast<int64_t>(members.size());
+    const bool vector_model = model.config.data.target == TargetKind::Vector;
 
     FieldMapsOptions read_options;
     if (!unit_text.empty()) read_options.unit = parse_map_unit(unit_text);
@@ -115,9 +177,10 @@ int main(int argc, char** argv) {
     FieldMapsInfo info = reader.info();
     std::unique_ptr<TruthMaps> truth_file;
     if (!truth_path.empty()) {
-      truth_file = std::make_unique<TruthMaps>(truth_path, info);
+      truth_file = std::make_unique<TruthMaps>(truth_path, info, vector_model);
       info.has_truth = true;
-      info.truth_target = "shape";
+      info.truth_target = vector_model ? "vector" : "shape";
+      info.truth_channels = vector_model ? 3 : 1;
     }
     MAGCNN_REQUIRE(info.unit, in << " does not say the unit of its field: give --unit T or --unit G");
     const int64_t n = info.n, plane = info.ny * info.nx;
@@ -153,13 +216,19 @@ int main(int argc, char** argv) {
     options.predictor.tile = tile;
     options.predictor.expected_maps = n;
     options.residual = !no_residual;
-    std::unique_ptr<Inference> made;
+    // One Inference per member; the first also evaluates the residual, of the ensemble's mean.
+    std::vector<std::unique_ptr<Inference>> made;
     try {
-      made = std::make_unique<Inference>(*backend, model, grid, options);
+      for (int64_t k = 0; k < K; ++k) {
+        InferenceOptions o = options;
+        o.residual = options.residual && k == 0;
+        o.residual_in_run = K == 1;
+        made.push_back(std::make_unique<Inference>(*backend, members[static_cast<std::size_t>(k)], grid, o));
+      }
     } catch (const InvalidInput& e) {
       throw InvalidInput(in + ": " + e.what());
     }
-    Inference& inference = *made;
+    Inference& inference = *made.front();
 
     char line[512];
     std::snprintf(line, sizeof line, "%lld map(s) of %lld x %lld from %s (%s, %s)", static_cast<long long>(n),
@@ -187,6 +256,7 @@ int main(int argc, char** argv) {
     if (!info.note.empty()) app::say(common, "note: " + info.note);
     app::say(common, "resampling: " + inference.describe_resampling());
     app::say(common, "network: " + inference.predictor().describe());
+    if (K > 1) app::say(common, "ensemble: " + std::to_string(K) + " models; the prediction is their mean, with its spread per pixel");
     const std::string residual_note = inference.computes_residual() ? "" : "not computed (--no-residual)";
     if (!residual_note.empty()) app::say(common, "physics residual: " + residual_note);
     // The truth is compared when it is what the model predicts.
@@ -209,7 +279,9 @@ int main(int argc, char** argv) {
     header.input = fs::absolute(in).lexically_normal().string();
     header.input_format = info.format;
     header.input_unit = map_unit_name(*info.unit);
-    header.model = fs::absolute(model_path).lexically_normal().string();
+    header.model.clear();
+    for (const std::string& p : model_paths) header.model += (header.model.empty() ? "" : "; ") + fs::absolute(p).lexically_normal().string();
+    header.ensemble = K;
     const NetworkConfig& nc = model.config.network;
     std::snprintf(line, sizeof line,
                   "target %s; base_channels %lld, depth %lld, kernel %lld, %s/%s; trained %lld epochs on %s (%s), validation MSE %.4g",
@@ -218,17 +290,21 @@ int main(int argc, char** argv) {
                   static_cast<long long>(model.state.epoch), model.data.c_str(), model.device.c_str(),
                   model.state.history.empty() ? 0.0 : model.state.history.back().validation_mse);
     header.model_summary = line;
+    if (K > 1) header.model_summary += "; the first of an ensemble of " + std::to_string(K);
     header.resampling = inference.describe_resampling();
     PredictionWriter writer(common.out, header, inputs);
 
     // Chunks of about 16 MB of maps (at least one pass), two in flight.
-    const int64_t pass = inference.maps_per_pass();
+    const int64_t pass = inference.maps_per_pass(), channels = inference.channels(), truth_channels = info.truth_channels;
     const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
     const bool keep_truth = info.has_truth;
     // The chunks, the truth file's doubles for one chunk, and the maps kept for figures.
-    const double chunk_bytes = 2.0 * static_cast<double>(chunk * plane) * sizeof(float) * (keep_truth ? 3 : 2) +
-                               (truth_file ? 3.0 * static_cast<double>(chunk * plane) * sizeof(double) : 0.0) +
-                               3.0 * static_cast<double>(figures * plane) * sizeof(float);
+    const double chunk_bytes =
+        2.0 * static_cast<double>(chunk * plane) * sizeof(float) *
+            static_cast<double>(1 + channels * (K > 1 ? 2 : 1) + (keep_truth ? truth_channels : 0)) +
+        (K > 1 ? static_cast<double>(chunk * plane * channels) * (sizeof(float) + 2 * sizeof(double)) : 0.0) +
+        (truth_file ? 3.0 * static_cast<double>(chunk * plane) * sizeof(double) : 0.0) +
+        static_cast<double>(figures * plane) * sizeof(float) * static_cast<double>(1 + channels + truth_channels);
     require_memory(chunk_bytes, host_memory_available(), "two chunks of " + std::to_string(chunk) + " maps");
     app::FigureSettings figure_settings;
     figure_settings.maps = figures;
@@ -237,14 +313,15 @@ int main(int argc, char** argv) {
     figure_settings.physical = !grid.normalized;
     figure_settings.field_to_mT = grid.tesla_per_unit * 1e3;
     figure_settings.pixel = grid.normalized ? grid.geometry.pixel_size_m : grid.geometry.pixel_size_m * 1e9;
-    figure_settings.shape_model = shape_model;
-    app::InferenceReport report(n, info.ny, info.nx, inference.computes_residual(), compare, figure_settings);
+    figure_settings.target = model.config.data.target;
+    app::InferenceReport report(n, info.ny, info.nx, channels, inference.computes_residual(), compare, figure_settings);
 
     Chunk chunks[2];
     for (Chunk& c : chunks) {
       c.field.resize(static_cast<std::size_t>(chunk * plane));
-      c.prediction.resize(c.field.size());
-      if (keep_truth) c.truth.resize(c.field.size());
+      c.prediction.resize(c.field.size() * static_cast<std::size_t>(channels));
+      if (K > 1) c.spread.resize(c.prediction.size());
+      if (keep_truth) c.truth.resize(c.field.size() * static_cast<std::size_t>(truth_channels));
     }
     const auto load = [&](Chunk& c, int64_t first) {
       c.first = first;
@@ -252,7 +329,15 @@ int main(int argc, char** argv) {
       reader.read(first, c.count, c.field.data(), keep_truth && !truth_file ? c.truth.data() : nullptr);
       if (truth_file) truth_file->read(first, c.count, c.truth.data(), directions.data() + first);
     };
-    const auto store = [&](const Chunk& c) { writer.append(c.prediction.data(), c.count); };
+    const auto store = [&](const Chunk& c) { writer.append(c.prediction.data(), c.count, K > 1 ? c.spread.data() : nullptr); };
+    // An ensemble's members, one after the other, into running sums: the mean and the spread.
+    std::vector<float> member;
+    std::vector<double> sum, squares;
+    if (K > 1) {
+      member.resize(static_cast<std::size_t>(chunk * plane * channels));
+      sum.resize(member.size());
+      squares.resize(member.size());
+    }
 
     Progress progress("infer", n, "maps", !common.quiet);
     load(chunks[0], 0);
@@ -267,18 +352,41 @@ int main(int argc, char** argv) {
         if (k > 0) store(other);
         if (next < n) load(other, next);
       });
+      ResidualReport* reports = report.residuals().empty() ? nullptr : report.residuals().data() + first;
       try {
-        inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(),
-                      report.residuals().empty() ? nullptr : report.residuals().data() + first, first);
+        if (K == 1) {
+          inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports, first);
+        } else {
+          const auto values = static_cast<std::size_t>(c.count * channels * plane);
+          std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+          std::fill(squares.begin(), squares.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+          for (const auto& m : made) {
+            throw_if_interrupted();
+            m->run(c.field.data(), c.count, directions.data() + first, member.data(), nullptr, first);
+            accumulate(member, values, sum, squares);
+          }
+          for (std::size_t i = 0; i < values; ++i) {
+            const double mean = sum[i] / static_cast<double>(K);
+            c.prediction[i] = static_cast<float>(mean);
+            c.spread[i] = static_cast<float>(std::sqrt(std::max(0.0, squares[i] / static_cast<double>(K) - mean * mean)));
+          }
+          if (reports) inference.residuals(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports);
+        }
       } catch (const InvalidInput& e) {
         throw InvalidInput(in + ": " + e.what());
       }
-      report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr);
+      report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr, K > 1 ? c.spread.data() : nullptr);
       io.get();  // its errors surface here
       progress.update(first + c.count);
     }
     store(chunks[(k - 1) % 2]);
     progress.finish();
+    if (K > 1 && compare) {
+      const app::SpreadAgreement a = report.spread_agreement();
+      writer.set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
+      writer.set_figure("spread_error_correlation_film", a.film,
+                        "the same over the pixels where the truth is not zero (the film)");
+    }
     writer.commit(report.residuals(), residual_note, report.mse());
     report.finish(common);
   });

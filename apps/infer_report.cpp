@@ -1,6 +1,7 @@
 #include "infer_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -27,35 +28,52 @@ std::string figure_path(const std::string& out, int64_t map, int64_t n) {
   return n == 1 ? stem + ".png" : stem + "_" + std::to_string(map) + ".png";
 }
 
-InferenceReport::InferenceReport(int64_t n, int64_t ny, int64_t nx, bool residual, bool truth, FigureSettings figures)
-    : n_(n), ny_(ny), nx_(nx), residual_(residual), truth_(truth), figures_(std::move(figures)) {
+InferenceReport::InferenceReport(int64_t n, int64_t ny, int64_t nx, int64_t channels, bool residual, bool truth, FigureSettings figures)
+    : n_(n), ny_(ny), nx_(nx), channels_(channels), residual_(residual), truth_(truth), figures_(std::move(figures)) {
   if (residual_) residuals_.resize(static_cast<std::size_t>(n));
   if (truth_) mse_.resize(static_cast<std::size_t>(n));
   const auto kept = static_cast<std::size_t>(figures_.maps * ny * nx);
   kept_field_.resize(kept);
-  kept_prediction_.resize(kept);
-  if (truth_) kept_truth_.resize(kept);
+  kept_prediction_.resize(kept * static_cast<std::size_t>(channels));
+  if (truth_) kept_truth_.resize(kept * static_cast<std::size_t>(channels));
 }
 
-void InferenceReport::add(int64_t first, int64_t count, const float* field, const float* prediction, const float* truth) {
-  const int64_t plane = ny_ * nx_;
+double InferenceReport::Moments::correlation() const {
+  if (n < 2) return 0;
+  const double cov = xy / n - (x / n) * (y / n), vx = xx / n - (x / n) * (x / n), vy = yy / n - (y / n) * (y / n);
+  return vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0;
+}
+
+SpreadAgreement InferenceReport::spread_agreement() const { return SpreadAgreement{moments_[0].correlation(), moments_[1].correlation()}; }
+
+void InferenceReport::add(int64_t first, int64_t count, const float* field, const float* prediction, const float* truth,
+                          const float* spread) {
+  const int64_t plane = ny_ * nx_, values = channels_ * plane;
+  if (spread && truth) {
+    ensemble_ = true;
+    for (int64_t i = 0; i < count * values; ++i) {
+      const double error = std::fabs(double(prediction[i]) - truth[i]);
+      moments_[0].add(spread[i], error);
+      if (truth[i] != 0) moments_[1].add(spread[i], error);
+    }
+  }
   if (truth_) {
     for (int64_t i = 0; i < count; ++i) {
       double s = 0;
-      for (int64_t p = i * plane; p < (i + 1) * plane; ++p) {
+      for (int64_t p = i * values; p < (i + 1) * values; ++p) {
         const double e = double(prediction[p]) - truth[p];
         s += e * e;
       }
-      mse_[static_cast<std::size_t>(first + i)] = s / static_cast<double>(plane);
+      mse_[static_cast<std::size_t>(first + i)] = s / static_cast<double>(values);
     }
   }
   const int64_t keep_end = std::min(first + count, figures_.maps);
   for (int64_t i = first; i < keep_end; ++i) {
-    const auto dst = static_cast<std::ptrdiff_t>(i * plane);
     const int64_t src = (i - first) * plane;
-    std::copy(field + src, field + src + plane, kept_field_.begin() + dst);
-    std::copy(prediction + src, prediction + src + plane, kept_prediction_.begin() + dst);
-    if (truth_) std::copy(truth + src, truth + src + plane, kept_truth_.begin() + dst);
+    std::copy(field + src, field + src + plane, kept_field_.begin() + static_cast<std::ptrdiff_t>(i * plane));
+    const auto dst = static_cast<std::ptrdiff_t>(i * values);
+    std::copy(prediction + (i - first) * values, prediction + (i - first + 1) * values, kept_prediction_.begin() + dst);
+    if (truth_) std::copy(truth + (i - first) * values, truth + (i - first + 1) * values, kept_truth_.begin() + dst);
   }
 }
 
@@ -70,7 +88,10 @@ void InferenceReport::finish(const Common& common) {
     }
     if (residual_) {
       const ResidualReport& r = residuals_[k];
-      if (figures_.shape_model) {
+      if (figures_.target == TargetKind::Vector) {
+        std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), mean direction theta %.1f, phi %.1f deg",
+                      r.relative_l2, r.theta_rad * kDeg, r.phi_rad * kDeg);
+      } else if (figures_.target == TargetKind::Shape) {
         std::snprintf(line, sizeof line, "physics residual %.4g (relative L2 of the field), direction %s theta %.1f, phi %.1f deg",
                       r.relative_l2, r.fitted ? "fitted:" : "given:", r.theta_rad * kDeg, r.phi_rad * kDeg);
       } else {
@@ -79,7 +100,7 @@ void InferenceReport::finish(const Common& common) {
       }
       text += line;
       if (r.fitted) {
-        std::snprintf(line, sizeof line, figures_.shape_model ? ", amplitude scale %.3g" : ", in-plane scale %.3g", r.scale);
+        std::snprintf(line, sizeof line, figures_.target == TargetKind::Shape ? ", amplitude scale %.3g" : ", in-plane scale %.3g", r.scale);
         text += line;
       }
     }
@@ -100,6 +121,12 @@ void InferenceReport::finish(const Common& common) {
       say(common, line);
     }
   }
+  if (ensemble_) {
+    const SpreadAgreement a = spread_agreement();
+    std::snprintf(line, sizeof line, "ensemble spread against the error |mean - truth|: correlation %.3f over every pixel, %.3f over the film",
+                  a.all, a.film);
+    say(common, line);
+  }
   say(common, "wrote " + common.out);
   if (figures_.maps > 0) draw(common);
 }
@@ -116,11 +143,18 @@ void InferenceReport::draw(const Common& common) {
       field[p] = static_cast<float>(kept_field_[offset + p] * (figures_.physical ? figures_.field_to_mT : 1.0));
     std::vector<MapPanel> panels;
     panels.push_back(MapPanel{"measured Bz", figures_.physical ? "mT" : "b", field.data(), ny_, nx_, true});
-    const char* unit = figures_.shape_model ? "M/Ms" : "rad";
-    panels.push_back(MapPanel{figures_.shape_model ? "prediction |m|" : "prediction theta", unit, kept_prediction_.data() + offset,
-                              ny_, nx_, false});
-    if (truth_)
-      panels.push_back(MapPanel{figures_.shape_model ? "truth |m|" : "truth theta", unit, kept_truth_.data() + offset, ny_, nx_, false});
+    const std::size_t values = offset * static_cast<std::size_t>(channels_);
+    if (figures_.target == TargetKind::Vector) {
+      // Three signed components fill the figure; the truth's MSE is in the title.
+      const char* names[3] = {"prediction mx", "prediction my", "prediction mz"};
+      for (int c = 0; c < 3; ++c)
+        panels.push_back(MapPanel{names[c], "M/Ms", kept_prediction_.data() + values + static_cast<std::size_t>(c) * plane, ny_, nx_, true});
+    } else {
+      const bool shape = figures_.target == TargetKind::Shape;
+      const char* unit = shape ? "M/Ms" : "rad";
+      panels.push_back(MapPanel{shape ? "prediction |m|" : "prediction theta", unit, kept_prediction_.data() + offset, ny_, nx_, false});
+      if (truth_) panels.push_back(MapPanel{shape ? "truth |m|" : "truth theta", unit, kept_truth_.data() + offset, ny_, nx_, false});
+    }
     std::string title = figures_.input_name + (n_ > 1 ? " map " + std::to_string(i) : "");
     if (truth_) {
       std::snprintf(line, sizeof line, ": MSE %.3g", mse_[static_cast<std::size_t>(i)]);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "cli.h"
 #include "magcnn/dataset_io.h"
@@ -58,6 +59,16 @@ class SetFiller {
   std::vector<float> stage_;
 };
 
+// A folder made here and still empty when the run fails (before its first checkpoint) is removed
+// again: a refused run leaves nothing behind.
+struct MadeFolder {
+  fs::path path;
+  ~MadeFolder() {
+    std::error_code ignored;
+    if (!path.empty() && fs::is_empty(path, ignored)) fs::remove(path, ignored);
+  }
+};
+
 std::string seconds_text(double s) {
   char b[32];
   if (s < 100) {
@@ -78,7 +89,7 @@ int main(int argc, char** argv) {
   app::Common common;
   app::add_common_flags(app, common, true);
   std::string data = "generated", target, schedule, seed_text, axis;
-  int64_t epochs = 0, batch = 0;
+  int64_t epochs = 0, batch = 0, ensemble = 0;
   double lr = 0, target_loss = 0, weight_decay = 0;
   bool resume = false, fresh = false;
   auto* o_data = app.add_option("--data", data, "a training set (HDF5, ours or the original MagneticCNN layout), or 'generated' (the default: "
@@ -86,7 +97,7 @@ int main(int argc, char** argv) {
   auto* o_epochs = app.add_option("--epochs", epochs, "epochs at most [training.epochs]")->check(app::integer_range(1, int64_t{1} << 30));
   auto* o_batch = app.add_option("--batch-size", batch, "samples per step [training.batch_size]")->check(app::integer_range(1, int64_t{1} << 20));
   auto* o_lr = app.add_option("--lr", lr, "Adam's learning rate [training.learning_rate]")->check(app::number_range(1e-12, 1e3));
-  auto* o_target = app.add_option("--target", target, "shape | polar [data.target]")->check(CLI::IsMember({"shape", "polar"}));
+  auto* o_target = app::add_target_option(app, target);
   auto* o_seed = app.add_option("--seed", seed_text, "seed of the data, the weights and the shuffling [data.seed, training.seed]");
   auto* o_loss = app.add_option("--target-loss", target_loss, "stop once the validation MSE is at most this [training.target_loss]")
                      ->check(app::number_range(0, 1e30));
@@ -98,28 +109,42 @@ int main(int argc, char** argv) {
   noise_flags.add(app);
   auto* o_fresh = app.add_flag("--fresh-data", fresh, "new training samples every epoch (validation fixed) [training.fresh_data]");
   app.add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+  auto* o_ensemble = app.add_option("--ensemble", ensemble,
+                                    "train K models from the seeds seed, seed + 1, ... on the same data, into --out/member_1 ... member_K "
+                                    "(magcnn-infer --model RUN_DIR: their mean and spread) [training.ensemble]")
+                         ->check(app::integer_range(1, 1000));
 
-  return app::run(app, argc, argv, [&] {
+  // One run into out_dir (an ensemble's member folder, or --out itself): resumed from its checkpoint or
+  // started. member: 1..members for an ensemble's, 0 alone; `first_member`: when an ensemble is resumed,
+  // its first member, whose settings a member not yet started takes.
+  const auto train_one = [&](const Config& base, const std::string& out_dir, bool resume_this, int64_t member, int64_t members,
+                             const ModelFile* first_member) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
-    Config config = app::load_config(common);
+    Config config = base;
     // A training set is recorded by its absolute path, so that --resume finds it from any folder.
     if (data != "generated") data = fs::absolute(data).lexically_normal().string();
     // The run folder: made if missing; a folder that already holds a run needs --resume.
-    const fs::path run(common.out);
+    const fs::path run(out_dir);
     const std::string model_path = (run / "model.h5").string();
     std::error_code ec;
-    MAGCNN_REQUIRE(!fs::exists(run, ec) || fs::is_directory(run, ec), "--out " << common.out << " exists and is not a folder");
-    MAGCNN_REQUIRE(!resume || fs::exists(model_path, ec), "--resume: " << model_path << " does not exist: nothing to resume");
+    MAGCNN_REQUIRE(!fs::exists(run, ec) || fs::is_directory(run, ec), "--out " << out_dir << " exists and is not a folder");
+    MAGCNN_REQUIRE(!resume_this || fs::exists(model_path, ec), "--resume: " << model_path << " does not exist: nothing to resume");
     MAGCNN_REQUIRE(!fs::exists(model_path, ec) || fs::is_regular_file(model_path, ec),
                    model_path << " exists and is not a regular file: it cannot hold a checkpoint; choose another --out");
-    MAGCNN_REQUIRE(resume || !fs::exists(model_path, ec),
-                   common.out << " already holds a run (" << model_path << "): pass --resume to continue it, or choose another --out");
+    MAGCNN_REQUIRE(resume_this || !fs::exists(model_path, ec),
+                   out_dir << " already holds a run (" << model_path << "): pass --resume to continue it, or choose another --out");
     ModelFile checkpoint;
-    if (resume) {
+    const auto refuse_changes = [&] {
+      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background})
+        MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
+    };
+    if (resume_this) {
       checkpoint = load_model(model_path);
       const NetworkConfig& a = checkpoint.config.network;
-      const NetworkConfig& b = config.network;
+      // The output follows the run's target, whatever the configuration file's [network] says of it.
+      NetworkConfig b = config.network;
+      fit_network_to_target(b, checkpoint.config.data.target);
       MAGCNN_REQUIRE(a.in_channels == b.in_channels && a.out_channels == b.out_channels && a.base_channels == b.base_channels &&
                          a.depth == b.depth && a.kernel_size == b.kernel_size && a.activation == b.activation &&
                          a.output_activation == b.output_activation,
@@ -127,8 +152,7 @@ int main(int argc, char** argv) {
                                 << " asks for (base_channels " << a.base_channels << " vs " << b.base_channels << ", depth " << a.depth
                                 << " vs " << b.depth << ", kernel_size " << a.kernel_size << " vs " << b.kernel_size
                                 << "): resume with the run's own configuration");
-      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background})
-        MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
+      refuse_changes();
       // The run continues with its own settings and data; only its budget may change.
       config = checkpoint.config;
       if (*o_epochs) config.training.epochs = epochs;
@@ -139,6 +163,13 @@ int main(int argc, char** argv) {
         app::say(common, "note: the run was trained on " + checkpoint.data + ", resuming on --data " + data +
                              " (the same set, moved? another set gives other numbers)");
       }
+    } else if (first_member) {
+      // A member of an ensemble being resumed that had not started: its first member's settings.
+      refuse_changes();
+      config = first_member->config;
+      if (*o_epochs) config.training.epochs = epochs;
+      if (*o_loss) config.training.target_loss = target_loss;
+      data = first_member->data;
     } else {
       if (*o_epochs) config.training.epochs = epochs;
       if (*o_batch) config.training.batch_size = batch;
@@ -152,26 +183,24 @@ int main(int argc, char** argv) {
       if (*o_axis) config.data.field_axis = app::checked_field_axis(axis, "--field-axis");
       noise_flags.apply(config.data.noise);
     }
+    if (!resume_this && member > 0) {
+      // Member k: the weights and the shuffling of seed + k - 1; the data are the same for all.
+      config.training.seed += static_cast<uint64_t>(member - 1);
+      config.training.ensemble = members;
+    }
     const bool generated = data == "generated";
     MAGCNN_REQUIRE(generated || !config.training.fresh_data,
                    "--fresh-data generates new samples every epoch: it cannot be combined with --data " << data);
+    const std::string fitted = fit_network_to_target(config.network, config.data.target);
+    if (!fitted.empty()) app::say(common, std::string("note: the ") + target_kind_name(config.data.target) + " target: network " + fitted);
     const NetworkSpec spec = NetworkSpec::from(config.network);
-    MAGCNN_REQUIRE(spec.in_channels == 1 && spec.out_channels == 1,
-                   "this release trains on one field channel into one target channel (in_channels = out_channels = 1)");
+    MAGCNN_REQUIRE(spec.in_channels == 1, "this release trains on one field channel (in_channels = 1), not " << spec.in_channels);
     TrainSettings settings = TrainSettings::from(config.training);
-    // A folder made here and still empty when the run fails (before its first checkpoint) is removed
-    // again: a refused run leaves nothing behind.
-    struct MadeFolder {
-      fs::path path;
-      ~MadeFolder() {
-        std::error_code ignored;
-        if (!path.empty() && fs::is_empty(path, ignored)) fs::remove(path, ignored);
-      }
-    } made;
+    MadeFolder made;
     if (!fs::exists(run, ec)) {
       MAGCNN_REQUIRE(run.parent_path().empty() || fs::is_directory(run.parent_path(), ec),
-                     "cannot make run folder " << common.out << ": " << run.parent_path().string() << " does not exist");
-      MAGCNN_REQUIRE(fs::create_directory(run, ec), "cannot make run folder " << common.out << ": " << ec.message());
+                     "cannot make run folder " << out_dir << ": " << run.parent_path().string() << " does not exist");
+      MAGCNN_REQUIRE(fs::create_directory(run, ec), "cannot make run folder " << out_dir << ": " << ec.message());
       made.path = run;
     }
     check_output_path(model_path);
@@ -241,14 +270,14 @@ int main(int argc, char** argv) {
         trainer.set_epoch_data(trainer_refill);
       }
     } else {
-      const int64_t plane = side_y * side_x;
-      const auto part = [&](const std::vector<float>& v, int64_t first, int64_t count) {
-        return std::vector<float>(v.begin() + first * plane, v.begin() + (first + count) * plane);
+      const int64_t plane = side_y * side_x, target_plane = plane * file_set.channels;
+      const auto part = [&](const std::vector<float>& v, int64_t per, int64_t first, int64_t count) {
+        return std::vector<float>(v.begin() + first * per, v.begin() + (first + count) * per);
       };
-      trainer.train_inputs().upload(part(file_set.b, 0, n_train));
-      trainer.train_targets().upload(part(file_set.m, 0, n_train));
-      trainer.validation_inputs().upload(part(file_set.b, n_train, n_val));
-      trainer.validation_targets().upload(part(file_set.m, n_train, n_val));
+      trainer.train_inputs().upload(part(file_set.b, plane, 0, n_train));
+      trainer.train_targets().upload(part(file_set.m, target_plane, 0, n_train));
+      trainer.validation_inputs().upload(part(file_set.b, plane, n_train, n_val));
+      trainer.validation_targets().upload(part(file_set.m, target_plane, n_train, n_val));
     }
     std::shared_ptr<FieldNoise> field_noise;
     Tensor clean_train;
@@ -285,16 +314,17 @@ int main(int argc, char** argv) {
     app::say(common, line);
     if (noise.any()) app::say(common, "noise: " + app::describe_noise(noise) + ", drawn afresh every epoch on the training maps");
 
-    if (resume) {
+    if (resume_this) {
       load_parameters(checkpoint, trainer.parameters());
       trainer.restore(checkpoint.state);
       std::snprintf(line, sizeof line, "resuming %s at epoch %lld, step %lld", model_path.c_str(),
                     static_cast<long long>(checkpoint.state.epoch + 1), static_cast<long long>(checkpoint.state.step_in_epoch));
       app::say(common, line);
     }
-    std::snprintf(line, sizeof line, "network: b = %lld, depth %lld, kernel %lld, %s; Adam, learning rate %g (%s), batch %lld; %lld epochs at most, target validation MSE %g",
+    std::snprintf(line, sizeof line, "network: b = %lld, depth %lld, kernel %lld, %s, output %lld channel(s), %s; Adam, learning rate %g (%s), batch %lld; %lld epochs at most, target validation MSE %g",
                   static_cast<long long>(spec.base_channels), static_cast<long long>(spec.depth), static_cast<long long>(spec.kernel_size),
-                  activation_name(spec.activation), config.training.learning_rate, config.training.schedule.c_str(),
+                  activation_name(spec.activation), static_cast<long long>(spec.out_channels), activation_name(spec.output_activation),
+                  config.training.learning_rate, config.training.schedule.c_str(),
                   static_cast<long long>(config.training.batch_size), static_cast<long long>(config.training.epochs),
                   config.training.target_loss);
     app::say(common, line);
@@ -315,6 +345,15 @@ int main(int argc, char** argv) {
         write_history((run / "history.h5").string(), trainer.history());
         throw Interrupted(interrupt_signal(), "checkpoint written to " + model_path + " (epoch " + std::to_string(epoch) + ", step " +
                                                   std::to_string(trainer.state().step_in_epoch) + "); continue with --resume");
+      }
+      // An output ReLU inactive on every map passes no gradient: the run would spend its epochs
+      // unchanged (some seeds' runs die so in their first epoch). It starts again from another draw.
+      if (const int64_t redraw = trainer.redraw_if_dead()) {
+        app::say(common, "note: in epoch " + std::to_string(epoch) +
+                             " the network's output became zero on every map (an inactive output ReLU, which no gradient passes, so "
+                             "it could never learn again): started again from a new draw of its weights (" +
+                             std::to_string(redraw) + " of at most " + std::to_string(Trainer::kMaxRedraws) + ")");
+        continue;
       }
       checkpoint_now();
       write_history((run / "history.h5").string(), trainer.history());
@@ -339,5 +378,46 @@ int main(int argc, char** argv) {
     app::say(common, line);
     app::say(common, "model: " + model_path + "; history: " + (run / "history.h5").string() +
                          (drawn ? "; loss curves: " + (run / "loss.png").string() : "; no loss.png (this build has no PLplot)"));
+  };
+
+  return app::run(app, argc, argv, [&] {
+    const Config base = app::load_config(common);
+    const fs::path root(common.out);
+    std::error_code ec;
+    // An ensemble's run folder holds member_1 ... member_K; resuming reads K from its first member.
+    int64_t members = *o_ensemble ? ensemble : base.training.ensemble;
+    std::optional<ModelFile> first;
+    const fs::path first_model = root / "member_1" / "model.h5";
+    if (resume && fs::exists(first_model, ec)) {
+      first = load_model(first_model.string());
+      MAGCNN_REQUIRE(!*o_ensemble || ensemble == first->config.training.ensemble,
+                     "--ensemble " << ensemble << ": " << common.out << " holds an ensemble of " << first->config.training.ensemble
+                                   << "; a run being resumed keeps its size");
+      members = first->config.training.ensemble;
+    }
+    if (members == 1) {
+      train_one(base, common.out, resume, 0, 1, nullptr);
+      return;
+    }
+    MAGCNN_REQUIRE(!fs::exists(root / "model.h5", ec), common.out << " holds a single run (model.h5), not an ensemble: choose another --out");
+    MAGCNN_REQUIRE(!resume || first, "--resume: " << first_model.string() << " does not exist: no ensemble to resume");
+    MadeFolder made;
+    if (!fs::exists(root, ec)) {
+      MAGCNN_REQUIRE(root.parent_path().empty() || fs::is_directory(root.parent_path(), ec),
+                     "cannot make run folder " << common.out << ": " << root.parent_path().string() << " does not exist");
+      MAGCNN_REQUIRE(fs::create_directory(root, ec), "cannot make run folder " << common.out << ": " << ec.message());
+      made.path = root;
+    }
+    MAGCNN_REQUIRE(fs::is_directory(root, ec), "--out " << common.out << " exists and is not a folder");
+    for (int64_t k = 1; k <= members; ++k) {
+      const fs::path dir = root / ("member_" + std::to_string(k));
+      const bool started = fs::exists(dir / "model.h5", ec);
+      app::say(common, "ensemble member " + std::to_string(k) + " of " + std::to_string(members) + ": " + dir.string() +
+                           (resume && started ? " (resumed)" : ""));
+      train_one(base, dir.string(), resume && started, k, members, first ? &*first : nullptr);
+    }
+    app::say(common, "ensemble: " + std::to_string(members) + " models in " + common.out +
+                         "/member_1 ... member_" + std::to_string(members) + "; magcnn-infer --model " + common.out +
+                         " gives their mean and its spread");
   });
 }

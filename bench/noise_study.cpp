@@ -26,35 +26,14 @@
 #include "magcnn/generator.h"
 #include "magcnn/interrupt.h"
 #include "magcnn/trainer.h"
+#include "generated_set.h"
 
 namespace {
 
 using namespace magcnn;
 
-struct HostSet {
-  int64_t count = 0;
-  std::vector<float> b, m;
-  std::vector<double> directions;  // [count, 3]
-};
-
-HostSet generate(Backend& backend, const GeneratorSettings& s) {
-  HostSet h;
-  h.count = s.count;
-  Generator gen(backend, s);
-  SampleBatch batch;
-  for (int64_t done = 0; done < s.count; done += batch.count) {
-    throw_if_interrupted();
-    gen.next(std::min(gen.batch_capacity(), s.count - done), batch);
-    h.b.insert(h.b.end(), batch.b.begin(), batch.b.end());
-    h.m.insert(h.m.end(), batch.target.begin(), batch.target.end());
-    for (int64_t i = 0; i < batch.count; ++i) {
-      const double theta = batch.params[static_cast<std::size_t>(i * kStoredEllipseParams)],
-                   phi = batch.params[static_cast<std::size_t>(i * kStoredEllipseParams + 1)];
-      h.directions.insert(h.directions.end(), {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)});
-    }
-  }
-  return h;
-}
+using bench::GeneratedSet;
+using bench::generate_set;
 
 double mse(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;
@@ -67,7 +46,7 @@ struct FourierBest {
 };
 
 // The best cut-off and regularization for these maps, by their own truth (an oracle the network lacks).
-FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& noisy, const HostSet& v) {
+FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& noisy, const GeneratedSet& v) {
   FourierBest best;
   std::vector<float> s(noisy.size());
   for (const double cutoff : {0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.1416}) {
@@ -76,7 +55,7 @@ FourierBest best_fourier(FourierInversion& inversion, const std::vector<float>& 
       const InversionSettings settings{cutoff, epsilon};
       inversion.invert(noisy.data(), v.directions.data(), v.count, settings, s.data());
       for (float& x : s) x = std::clamp(x, 0.0f, 1.0f);
-      const double e = mse(s, v.m);
+      const double e = mse(s, v.target);
       if (e < best.mse) best = FourierBest{e, cutoff, epsilon};
     }
   }
@@ -115,10 +94,10 @@ int main(int argc, char** argv) {
     g.count = count;
     g.noise = NoiseSettings{};
     app::say(common, "data ...");
-    const HostSet train = generate(*backend, g);
+    const GeneratedSet train = generate_set(*backend, g);
     g.count = validation;
     g.seed = 777;
-    const HostSet val = generate(*backend, g);
+    const GeneratedSet val = generate_set(*backend, g);
     const int64_t side = g.img_size;
     FourierInversion inversion(*backend, side, side, 1.0, g.thickness_over_standoff, validation);
 
@@ -132,9 +111,9 @@ int main(int argc, char** argv) {
       TrainSettings t = TrainSettings::from(config.training);
       Trainer trainer(*backend, NetworkSpec::from(config.network), t, side, side, count, validation);
       trainer.train_inputs().upload(train.b);
-      trainer.train_targets().upload(train.m);
+      trainer.train_targets().upload(train.target);
       trainer.validation_inputs().upload(val.b);
-      trainer.validation_targets().upload(val.m);
+      trainer.validation_targets().upload(val.target);
       FieldNoise field_noise(*backend, noise, std::max(count, validation), side, side, DType::F32);
       field_noise.apply(trainer.validation_inputs(), trainer.validation_inputs(), 0, 777, 0);
       Tensor clean(*backend, DType::F32, trainer.train_inputs().shape());
@@ -154,13 +133,7 @@ int main(int argc, char** argv) {
       table += std::string(line) + "\n";
     }
     const std::string txt = (fs::path(common.out) / "noise.txt").string();
-    AtomicOutput out(txt);
-    {
-      std::ofstream f(out.temporary());
-      f << table;
-      MAGCNN_REQUIRE(f.good(), "could not write " << txt);
-    }
-    out.commit();
+    write_text_atomically(txt, table);
     std::vector<double> percent;
     for (double r : levels) percent.push_back(100 * r);
     if (levels.size() >= 2 &&

@@ -190,13 +190,7 @@ int main(int argc, char** argv) {
         app::say(common, "this build has no PLplot: no plot of " + s.name);
     }
     const std::string path = (fs::path(common.out) / "scaling.txt").string();
-    AtomicOutput out(path);
-    {
-      std::ofstream f(out.temporary());
-      f << table;
-      MAGCNN_REQUIRE(f.good(), "could not write " << path);
-    }
-    out.commit();
+    write_text_atomically(path, table);
     app::say(common, "wrote " + path + " and the plots beside it");
   });
 }

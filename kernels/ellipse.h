@@ -109,4 +109,18 @@ struct SampleTarget {
   }
 };
 
+// The vector target m = shape * (sin th cos ph, sin th sin ph, cos th) from the sampled shape target
+// [N, o, o] and each sample's direction [N, 3]: [N, 3, o, o], channel-first as the network's output.
+template <class T>
+struct SampleVectorTarget {
+  const T* shape_target;
+  const T* direction;
+  T* vector_target;
+  int64_t plane;  // o * o
+  MAGCNN_HD void operator()(int64_t i) const {
+    const int64_t n = i / (3 * plane), component = (i / plane) % 3, p = i % plane;
+    vector_target[i] = shape_target[n * plane + p] * direction[3 * n + component];
+  }
+};
+
 }  // namespace magcnn::kern

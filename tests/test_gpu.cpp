@@ -167,8 +167,10 @@ TEST_F(Gpu, GeneratorMatchesCpu) {
   s.count = 300;
   s.seed = fresh_seed();
   s.batch = 128;
-  // The seed's two targets on Bz, and the shape target along an NV axis (the six-plane product).
-  const std::pair<TargetKind, const char*> cases[] = {{TargetKind::Shape, "z"}, {TargetKind::Polar, "z"}, {TargetKind::Shape, "54.7356,45"}};
+  // The seed's two targets and the vector target on Bz, and the shape target along an NV axis (the
+  // six-plane product).
+  const std::pair<TargetKind, const char*> cases[] = {
+      {TargetKind::Shape, "z"}, {TargetKind::Polar, "z"}, {TargetKind::Vector, "z"}, {TargetKind::Shape, "54.7356,45"}};
   for (const auto& [target, axis] : cases) {
     s.target = target;
     s.field_axis = axis;
@@ -188,7 +190,8 @@ TEST_F(Gpu, GeneratorMatchesCpu) {
     for (std::size_t i = 0; i < want.params.size(); ++i) ASSERT_NEAR(got.params[i], want.params[i], 1e-12 * (1 + std::fabs(want.params[i])));
     int64_t differing = 0;
     for (std::size_t i = 0; i < want.target.size(); ++i) differing += std::fabs(got.target[i] - want.target[i]) > 1e-6;
-    EXPECT_LE(differing, 2) << "target pixels differing between CPU and GPU";
+    // A shape pixel rounding differently differs in each of the vector target's three channels.
+    EXPECT_LE(differing, 2 * target_channels(target)) << "target pixels differing between CPU and GPU";
     EXPECT_LT(relative_l2(got.b, want.b), 1e-5);
   }
 }

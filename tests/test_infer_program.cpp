@@ -147,6 +147,9 @@ class InferProgram : public TempDirTest {
     step(kTrain, "--config " + config + " --epochs 1 --target polar --out " + (suite_ / "polar").string());
     step(kGenerate, "--config " + config + " --count 20 --out " + (suite_ / "set.h5").string());
     step(kGenerate, "--config " + config + " --count 10 --target polar --out " + (suite_ / "polar_set.h5").string());
+    step(kTrain, "--config " + config + " --epochs 1 --target vector --out " + (suite_ / "vector").string());
+    step(kTrain, "--config " + config + " --ensemble 2 --out " + (suite_ / "ensemble").string());
+    step(kGenerate, "--config " + config + " --count 10 --target vector --out " + (suite_ / "vector_set.h5").string());
   }
   static void TearDownTestSuite() { fs::remove_all(suite_); }
 
@@ -158,6 +161,7 @@ class InferProgram : public TempDirTest {
   static std::string suite(const std::string& name) { return (suite_ / name).string(); }
   static std::string model() { return suite("shape/model.h5"); }
   static std::string polar_model() { return suite("polar/model.h5"); }
+  static std::string vector_model() { return suite("vector/model.h5"); }
   static std::string training_set() { return suite("set.h5"); }
 
   static ProgramResult infer(const std::string& args, const std::string& model_file = model()) {
@@ -470,6 +474,120 @@ TEST_F(InferProgram, PolarModel) {
   EXPECT_NE(polar.out.find("MSE against the truth"), std::string::npos) << polar.out;
   const h5::File f = h5::File::open(path("polar.h5"));
   EXPECT_EQ(f.dims("mse_truth"), (std::vector<int64_t>{10}));
+}
+
+// A vector model writes mx, my and mz (magnetization maps, as magcnn-forward reads them), its MSE over
+// the three against a vector truth, and a residual with nothing fitted; the same maps in tesla with the
+// truth as magnetization maps (--truth) give the same prediction and MSE.
+TEST_F(InferProgram, VectorModel) {
+  const ProgramResult r = infer("--in " + suite("vector_set.h5") + " --out " + path("pred.h5"), vector_model());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("MSE against the truth"), std::string::npos) << r.out;
+  const h5::File set = h5::File::open(suite("vector_set.h5"));
+  const std::vector<double> truth = set.read<double>("m"), b = set.read<double>("Bz");
+  ASSERT_EQ(truth.size(), 10u * 3 * 256);
+  std::vector<float> predicted[3];
+  {
+    const h5::File f = h5::File::open(path("pred.h5"));
+    EXPECT_FALSE(f.has("m"));
+    EXPECT_EQ(f.attr_string("/", "target"), "vector");
+    EXPECT_EQ(f.attr_string("/", "unit"), "M/Ms");
+    const char* names[3] = {"mx", "my", "mz"};
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_EQ(f.dims(names[c]), (std::vector<int64_t>{10, 16, 16})) << names[c];
+      EXPECT_EQ(f.attr_string(names[c], "unit"), "M/Ms");
+      predicted[c] = f.read<float>(names[c]);
+    }
+    // Signed components (an identity-like output), not all zero.
+    EXPECT_GT(largest(predicted[2]), 0.f);
+    const std::vector<double> mse = f.read<double>("mse_truth");
+    ASSERT_EQ(mse.size(), 10u);
+    for (int64_t i = 0; i < 10; ++i) {
+      double s = 0;
+      for (int c = 0; c < 3; ++c)
+        for (int64_t p = 0; p < 256; ++p) {
+          const double e = predicted[c][static_cast<std::size_t>(i * 256 + p)] - truth[static_cast<std::size_t>((3 * i + c) * 256 + p)];
+          s += e * e;
+        }
+      EXPECT_NEAR(mse[static_cast<std::size_t>(i)], s / (3 * 256), 1e-7) << "map " << i;
+    }
+    for (double v : f.read<double>("residual_direction_fitted")) EXPECT_EQ(v, 0);
+    for (double v : f.read<double>("residual_relative_l2")) EXPECT_TRUE(std::isfinite(v) && v >= 0) << v;
+  }
+  // In tesla on an SI grid of 1 pixel = d, with the truth as magnetization maps.
+  const Geometry g{100e-9, 100e-9, 10e-9, 4.8e5};
+  write_maps(path("tesla.h5"), {10, 16, 16}, times(b, kMu0 * g.Ms * g.t / (2 * g.d)), "T", g);
+  {
+    H5Builder mag(path("mag.h5"));
+    const char* names[3] = {"mx", "my", "mz"};
+    for (int c = 0; c < 3; ++c) {
+      std::vector<double> plane;
+      for (int64_t i = 0; i < 10; ++i) plane.insert(plane.end(), truth.begin() + (3 * i + c) * 256, truth.begin() + (3 * i + c + 1) * 256);
+      mag.dataset(names[c], {10, 16, 16}, H5T_IEEE_F32LE, plane);
+    }
+  }
+  const ProgramResult t = infer("--in " + path("tesla.h5") + " --truth " + path("mag.h5") + " --out " + path("tesla_pred.h5"), vector_model());
+  ASSERT_EQ(t.code, 0) << t.err;
+  const h5::File got = h5::File::open(path("tesla_pred.h5")), want = h5::File::open(path("pred.h5"));
+  for (const char* name : {"mx", "my", "mz"}) expect_close(got.read<float>(name), want.read<float>(name), 1e-5, name);
+  const std::vector<double> a = got.read<double>("mse_truth"), e = want.read<double>("mse_truth");
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], e[i], 1e-6) << "map " << i;
+  EXPECT_EQ(got.attr_double("/", "standoff_m"), g.d);
+  // A shape truth is not what a vector model predicts.
+  const ProgramResult shape = infer("--in " + training_set() + " --out " + path("shape.h5"), vector_model());
+  ASSERT_EQ(shape.code, 0) << shape.err;
+  EXPECT_NE(shape.out.find("holds a shape truth; the model predicts vector: no MSE"), std::string::npos) << shape.out;
+}
+
+// An ensemble of one model twice is that model: the same prediction to the bit, no spread.
+TEST_F(InferProgram, EnsembleOfIdenticalModelsIsTheModel) {
+  const Output one = predict("--in " + training_set(), "one.h5");
+  const ProgramResult r = run_program(kInfer, split_args("--device cpu --model " + model() + " --model " + model() + " --in " +
+                                                         training_set() + " --out " + path("two.h5")));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ensemble: 2 models"), std::string::npos) << r.out;
+  const h5::File f = h5::File::open(path("two.h5"));
+  EXPECT_EQ(f.read<float>("m"), one.values);
+  EXPECT_EQ(f.attr_double("/", "ensemble"), 2.0);
+  for (float v : f.read<float>("m_spread")) ASSERT_EQ(v, 0.0f);
+  const h5::File g = h5::File::open(path("one.h5"));
+  EXPECT_EQ(f.read<double>("residual_relative_l2"), g.read<double>("residual_relative_l2"));
+  EXPECT_FALSE(g.has("m_spread"));
+}
+
+// An ensemble run folder (magcnn-train --ensemble 2): the mean of its members' predictions, their spread
+// (population standard deviation: half the difference of two), the residual of the mean, and how well
+// the spread predicts the error against the truth.
+TEST_F(InferProgram, EnsembleGivesTheMembersMeanAndSpread) {
+  const auto member = [&](int k, const std::string& out) {
+    const ProgramResult r = infer("--in " + training_set() + " --out " + path(out), suite("ensemble/member_" + std::to_string(k) + "/model.h5"));
+    EXPECT_EQ(r.code, 0) << r.err;
+    return h5::File::open(path(out)).read<float>("m");
+  };
+  const std::vector<float> m1 = member(1, "m1.h5"), m2 = member(2, "m2.h5");
+  const ProgramResult r = infer("--in " + training_set() + " --out " + path("ens.h5"), suite("ensemble"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ensemble spread against the error |mean - truth|: correlation"), std::string::npos) << r.out;
+  const h5::File f = h5::File::open(path("ens.h5"));
+  const std::vector<float> mean = f.read<float>("m"), spread = f.read<float>("m_spread");
+  ASSERT_EQ(mean.size(), m1.size());
+  double differ = 0;
+  for (std::size_t i = 0; i < mean.size(); ++i) {
+    EXPECT_NEAR(mean[i], 0.5 * (double(m1[i]) + m2[i]), 1e-6) << i;
+    EXPECT_NEAR(spread[i], 0.5 * std::fabs(double(m1[i]) - m2[i]), 1e-6) << i;
+    differ = std::max(differ, std::fabs(double(m1[i]) - m2[i]));
+  }
+  EXPECT_GT(differ, 1e-3) << "the members are the same model: their seeds did not differ";
+  const std::optional<double> c = f.attr_double("/", "spread_error_correlation");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(*c >= -1 && *c <= 1) << *c;
+  EXPECT_NE(f.attr_string("/", "model").value_or("").find("member_2"), std::string::npos);
+  // Members that predict different things are not an ensemble.
+  const ProgramResult mixed = run_program(kInfer, split_args("--device cpu --model " + model() + " --model " + polar_model() + " --in " +
+                                                             training_set() + " --out " + path("mixed.h5")));
+  EXPECT_EQ(mixed.code, 1);
+  EXPECT_NE(mixed.err.find("an ensemble's members predict the same"), std::string::npos) << mixed.err;
+  EXPECT_FALSE(fs::exists(path("mixed.h5")));
 }
 
 // A residual that was not computed (--no-residual) leaves no residual datasets, only a root attribute

@@ -133,6 +133,44 @@ TEST_F(TrainProgram, ResumeAfterSigintOrSigkillEqualsAnUninterruptedRun) {
   }
 }
 
+// --target vector: three identity-like outputs, said so; a run resumes with the configuration file it
+// started from (whose [network] says one output); a set of another target is refused, naming the flag.
+TEST_F(TrainProgram, VectorTargetTrainsResumesAndChecksItsData) {
+  const ProgramResult a = train("--target vector --epochs 1 --out " + path("v"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_NE(a.out.find("note: the vector target: network out_channels 1 -> 3, output_activation relu -> identity"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("output 3 channel(s), identity"), std::string::npos) << a.out;
+  const ProgramResult b = train("--resume --epochs 2 --out " + path("v"));
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(history(path("v"), "validation_mse").size(), 2u);
+  ASSERT_EQ(run_program(kGenerate, split_args("--device cpu --quiet --config " + path("small.toml") + " --count 12 --out " + path("shape.h5"))).code, 0);
+  expect_refusal(train("--data " + path("shape.h5") + " --target vector --out " + path("w")), "holds a 'shape' target");
+  ASSERT_EQ(run_program(kGenerate, split_args("--device cpu --quiet --config " + path("small.toml") + " --count 12 --target vector --out " +
+                                              path("vector.h5"))).code, 0);
+  const ProgramResult c = train("--data " + path("vector.h5") + " --target vector --epochs 1 --out " + path("from_file"));
+  EXPECT_EQ(c.code, 0) << c.err;
+}
+
+// --ensemble K: member k trains from seed + k - 1 on the same data (member 1 is the plain run), each a
+// run folder of its own; --resume continues every member and keeps K.
+TEST_F(TrainProgram, EnsembleMembersDifferBySeedAndResume) {
+  const ProgramResult a = train("--ensemble 2 --epochs 1 --out " + path("ens"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_NE(a.out.find("ensemble member 2 of 2"), std::string::npos) << a.out;
+  ASSERT_EQ(train("--epochs 1 --out " + path("single")).code, 0);
+  EXPECT_EQ(history(path("ens/member_1"), "validation_mse"), history(path("single"), "validation_mse"));
+  EXPECT_NE(history(path("ens/member_2"), "validation_mse"), history(path("single"), "validation_mse"));
+  const h5::File m2 = h5::File::open(path("ens/member_2/model.h5")), m1 = h5::File::open(path("ens/member_1/model.h5"));
+  EXPECT_EQ(*m2.attr_uint64("/", "training.seed"), *m1.attr_uint64("/", "training.seed") + 1);
+  EXPECT_EQ(m2.attr_double("/", "training.ensemble"), 2.0);
+  const ProgramResult b = train("--resume --epochs 2 --out " + path("ens"));
+  ASSERT_EQ(b.code, 0) << b.err;
+  for (const char* m : {"ens/member_1", "ens/member_2"}) EXPECT_EQ(history(path(m), "validation_mse").size(), 2u) << m;
+  expect_refusal(train("--resume --ensemble 3 --out " + path("ens")), "keeps its size");
+  expect_refusal(train("--ensemble 2 --out " + path("single")), "holds a single run");
+  expect_refusal(train("--ensemble 2 --out " + path("ens")), "already holds a run");
+}
+
 TEST_F(TrainProgram, BadInputIsRefusedAndCheckpointsSurvive) {
   ASSERT_EQ(train("--out " + path("run") + " --epochs 1").code, 0);
   const auto before = fs::last_write_time(path("run/model.h5"));

@@ -200,6 +200,35 @@ TEST_F(TrainerFiles, ModelFilesRoundTripAndRefuseWhatIsNotTheirs) {
   EXPECT_EQ(load_model(path("model.h5")).values.size(), want.size());
 }
 
+// A network whose output ReLU is inactive on every map (its last bias far below zero) is seen as dead;
+// another draw of the weights is another network, and a live one.
+TEST(Trainer, SeesADeadOutputAndDrawsAgain) {
+  auto cpu = make_cpu_backend();
+  SmallRun r;
+  Trainer t(*cpu, r.spec, r.settings, r.side, r.side, r.n_train, r.n_val);
+  fill(t, *cpu, r);
+  t.validate();
+  EXPECT_FALSE(t.output_is_zero());
+  const std::vector<float> first = params_of(t);
+  std::vector<float> dead = first;
+  for (const ParameterTensor& p : t.parameters().tensors())
+    if (p.name == "conv5.bias")
+      for (int64_t i = 0; i < p.count(); ++i) dead[static_cast<std::size_t>(p.offset + i)] = -100.0f;
+  t.parameters().values().upload(dead);
+  t.validate();
+  EXPECT_TRUE(t.output_is_zero());
+  // Training cannot move it: no gradient passes.
+  ASSERT_TRUE(t.run_epoch(nullptr, nullptr));
+  EXPECT_TRUE(t.output_is_zero());
+  EXPECT_EQ(params_of(t), dead);
+  EXPECT_EQ(t.redraw_if_dead(), 1);
+  EXPECT_TRUE(t.history().empty());
+  EXPECT_NE(params_of(t), first);
+  t.validate();
+  EXPECT_FALSE(t.output_is_zero());
+  EXPECT_EQ(t.redraw_if_dead(), 0);
+}
+
 TEST(Trainer, RefusesImpossibleSettings) {
   auto cpu = make_cpu_backend();
   SmallRun r;

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "magcnn/error.h"
 #include "magcnn/interrupt.h"
@@ -86,6 +87,16 @@ void AtomicOutput::commit(bool honour_interrupt) {
   fs::rename(temporary_, path_, ec);
   if (ec) throw Error("cannot move " + temporary_ + " to " + path_ + ": " + ec.message());
   committed_ = true;
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  AtomicOutput out(path);
+  {
+    std::ofstream f(out.temporary());
+    f << text;
+    MAGCNN_REQUIRE(f.good(), "could not write " << path);
+  }
+  out.commit();
 }
 
 }  // namespace magcnn

@@ -139,6 +139,20 @@ struct TomlReader {
 
 Config default_config() { return Config{}; }
 
+std::string fit_network_to_target(NetworkConfig& network, TargetKind target) {
+  std::string changed;
+  const int64_t channels = target_channels(target);
+  if (network.out_channels != channels) {
+    changed = "out_channels " + std::to_string(network.out_channels) + " -> " + std::to_string(channels);
+    network.out_channels = channels;
+  }
+  if (target == TargetKind::Vector && (network.output_activation == "relu" || network.output_activation == "sigmoid")) {
+    changed += (changed.empty() ? "" : ", ") + ("output_activation " + network.output_activation + " -> identity (mx, my, mz are signed)");
+    network.output_activation = "identity";
+  }
+  return changed;
+}
+
 Config load_config(const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);

@@ -86,6 +86,7 @@ void visit_config_keys(ConfigT& c, Visitor& v) {
   v.number("training", "epsilon", t.epsilon, 1e-30, 1.0);
   v.flag("training", "fresh_data", t.fresh_data);
   v.integer("training", "validation_batch", t.validation_batch, 1, int64_t{1} << 20);
+  v.integer("training", "ensemble", t.ensemble, 1, 1000);
 }
 
 }  // namespace magcnn

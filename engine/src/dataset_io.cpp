@@ -48,7 +48,9 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSet
   const int64_t n = s.img_size;
   impl_->field = field_dataset_name(parse_field_axis(s.field_axis));
   impl_->columns.push_back(f.appendable(impl_->field, h5::Type::F32, {n, n}, false, s.count));
-  impl_->columns.push_back(f.appendable("m", h5::Type::F32, {n, n}, true, s.count));  // mostly zeros
+  // m: [N, n, n], or [N, 3, n, n] for the vector target; mostly zeros, so compressed.
+  const std::vector<int64_t> m_row = s.target == TargetKind::Vector ? std::vector<int64_t>{3, n, n} : std::vector<int64_t>{n, n};
+  impl_->columns.push_back(f.appendable("m", h5::Type::F32, m_row, true, s.count));
   for (const char* name : {"theta", "phi", "ellipse_a", "ellipse_b", "ellipse_tilt", "ellipse_xc", "ellipse_yc"})
     impl_->columns.push_back(f.appendable(name, h5::Type::F64, {}, false, s.count));
   f.set_attr("/", "format", std::string("magcnn training set"));
@@ -75,14 +77,15 @@ TrainingSetWriter::~TrainingSetWriter() = default;
 void TrainingSetWriter::append(const SampleBatch& batch) {
   Impl& w = *impl_;
   const int64_t n = batch.count, side = w.settings.img_size, maps = n * side * side;
+  const int64_t targets = maps * target_channels(w.settings.target);
   MAGCNN_REQUIRE(n >= 0 && w.written + n <= w.settings.count,
                  "training set of " << w.settings.count << " samples: " << w.written << " written, " << n << " more given");
-  MAGCNN_REQUIRE(static_cast<int64_t>(batch.b.size()) == maps && static_cast<int64_t>(batch.target.size()) == maps &&
+  MAGCNN_REQUIRE(static_cast<int64_t>(batch.b.size()) == maps && static_cast<int64_t>(batch.target.size()) == targets &&
                      static_cast<int64_t>(batch.params.size()) == n * kStoredEllipseParams,
                  "a batch of " << n << " samples holds " << batch.b.size() << " field values, " << batch.target.size()
                                << " target values and " << batch.params.size() << " parameters");
   require_finite_maps(batch.b.data(), maps, side, side, w.written, "generated field b");
-  require_finite_maps(batch.target.data(), maps, side, side, w.written, "generated target");
+  require_finite_maps(batch.target.data(), targets, side, side, w.written * target_channels(w.settings.target), "generated target");
   require_finite(batch.params.data(), n * kStoredEllipseParams, "generated ellipse parameters",
                  [&](int64_t i) { return sample_position(i, kStoredEllipseParams, w.written); });
   w.columns[0].append(batch.b.data(), n);
@@ -106,6 +109,8 @@ void TrainingSetWriter::commit() {
   for (const std::string& object : {std::string("/"), w.field})
     w.file.set_attr(object, "field_axis", std::vector<double>{axis.x, axis.y, axis.z});
   w.file.set_attr("m", "target", std::string(target_kind_name(w.settings.target)));
+  if (w.settings.target == TargetKind::Vector)
+    w.file.set_attr("m", "definition", std::string("m = M / Ms, [N, 3, H, W]: channels mx, my, mz"));
   for (h5::Appendable& c : w.columns) c.close();  // datasets before the file, each checked
   w.file.close();
   w.out.commit();
@@ -175,17 +180,24 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
   MAGCNN_REQUIRE(dims[0] >= 1 && dims[1] >= 1 && dims[2] >= 1, f.path() << ": the training set holds no samples (" << name << " is "
                                                                         << dims[0] << " x " << dims[1] << " x " << dims[2] << ")");
   MAGCNN_REQUIRE(f.has("m"), f.path() << ": no dataset 'm' (the target), which a training set needs beside " << name);
+  s.target = f.attr_string("/", "target").value_or("shape");
+  MAGCNN_REQUIRE(s.target == "shape" || s.target == "polar" || s.target == "vector",
+                 f.path() << ": attribute target = '" << s.target << "'; it must be 'shape', 'polar' or 'vector'");
+  s.channels = target_channels(parse_target_kind(s.target));
   const auto m_dims = f.dims("m");
-  MAGCNN_REQUIRE(m_dims == dims, f.path() << ": m must have " << name << "'s shape [" << dims[0] << ", " << dims[1] << ", " << dims[2] << "]");
+  if (s.channels == 1) {
+    MAGCNN_REQUIRE(m_dims == dims, f.path() << ": m must have " << name << "'s shape [" << dims[0] << ", " << dims[1] << ", " << dims[2] << "]");
+  } else {
+    MAGCNN_REQUIRE(m_dims == (std::vector<int64_t>{dims[0], 3, dims[1], dims[2]}),
+                   f.path() << ": a vector target m must be [" << dims[0] << ", 3, " << dims[1] << ", " << dims[2] << "] (mx, my, mz beside "
+                            << name << ")");
+  }
   s.count = dims[0];
   s.ny = dims[1];
   s.nx = dims[2];
   const int64_t values = checked_product({s.count, s.ny, s.nx}, f.path() + ": " + name);
   const std::string unit = f.attr_string(name, "unit").value_or("normalized");
   MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's " << name << " must be normalized, this one is in '" << unit << "'");
-  s.target = f.attr_string("/", "target").value_or("shape");
-  MAGCNN_REQUIRE(s.target == "shape" || s.target == "polar",
-                 f.path() << ": attribute target = '" << s.target << "'; it must be 'shape' or 'polar'");
   s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
   for (const auto& [key, level] : {std::pair<const char*, double*>{"noise_rms", &s.noise.relative_rms}, {"noise_background", &s.noise.background}}) {
     *level = f.attr_double("/", key).value_or(0.0);
@@ -199,7 +211,18 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
   s.b = f.read<float>(name);
   require_finite_maps(s.b.data(), values, s.ny, s.nx, 0, f.path() + ": " + name);
   s.m = f.read<float>("m");
-  require_finite_maps(s.m.data(), values, s.ny, s.nx, 0, f.path() + ": m");
+  require_finite_maps(s.m.data(), values * s.channels, s.ny, s.nx, 0, f.path() + ": m");
+  if (s.channels == 3) {
+    // m is the unit magnetization: |m| <= 1 beyond float32's rounding is not a magnetization.
+    const int64_t plane = s.ny * s.nx;
+    for (int64_t i = 0; i < values; ++i) {
+      const int64_t base = (i / plane) * 3 * plane + i % plane;
+      const double x = s.m[base], y = s.m[base + plane], z = s.m[base + 2 * plane];
+      MAGCNN_REQUIRE(x * x + y * y + z * z <= 1 + 1e-5, f.path() << ": m at " << map_position(i, s.ny, s.nx, 0) << " has |m| = "
+                                                                  << precise(std::sqrt(x * x + y * y + z * z))
+                                                                  << " > 1: a vector target is the unit magnetization M / Ms");
+    }
+  }
   if (f.has("theta")) s.theta = read_per_sample(f, "theta", s.count);
   if (f.has("phi")) s.phi = read_per_sample(f, "phi", s.count);
   s.layout = "magcnn";

@@ -126,6 +126,29 @@ void FieldResidual::evaluate_polar(int64_t count, const float* theta, const floa
   }
 }
 
+void FieldResidual::evaluate_vector(int64_t count, const float* m, const float* measured, ResidualReport* reports) {
+  MAGCNN_REQUIRE(count >= 1 && count <= max_maps_, "FieldResidual::evaluate_vector takes 1 to " << max_maps_ << " maps, not " << count);
+  const auto plane = static_cast<std::size_t>(ny_ * nx_);
+  // The planes are already in the basis' order: map i's mx, my, mz forwarded along x, y and z.
+  std::copy(m, m + 3 * count * static_cast<int64_t>(plane), stage_.begin());
+  forward_basis(count);
+  for (int64_t i = 0; i < count; ++i) {
+    const float* base = basis_host_.data() + 3 * i * plane;
+    const float* F[3] = {base, base + plane, base + 2 * plane};
+    ResidualReport& r = reports[i];
+    r = ResidualReport{};
+    compare(F, {1.0, 1.0, 1.0}, measured + i * plane, r);
+    const float* mi = m + 3 * i * static_cast<int64_t>(plane);
+    double sum[3] = {0, 0, 0};
+    for (std::size_t p = 0; p < plane; ++p)
+      for (int c = 0; c < 3; ++c) sum[c] += mi[c * plane + p];
+    const double norm = std::sqrt(sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]);
+    r.theta_rad = norm > 0 ? std::acos(std::clamp(sum[2] / norm, -1.0, 1.0)) : 0.0;
+    r.phi_rad = std::atan2(sum[1], sum[0]);
+    if (r.phi_rad < 0) r.phi_rad += 2 * M_PI;
+  }
+}
+
 ResidualReport FieldResidual::evaluate(const float* amplitude, const float* measured,
                                        const std::optional<std::array<double, 3>>& direction) {
   ResidualReport r;

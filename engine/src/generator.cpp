@@ -10,10 +10,20 @@ namespace magcnn {
 TargetKind parse_target_kind(const std::string& text) {
   if (text == "shape") return TargetKind::Shape;
   if (text == "polar") return TargetKind::Polar;
-  throw InvalidInput("unknown target '" + text + "': use shape or polar");
+  if (text == "vector") return TargetKind::Vector;
+  throw InvalidInput("unknown target '" + text + "': use shape, polar or vector");
 }
 
-const char* target_kind_name(TargetKind t) { return t == TargetKind::Shape ? "shape" : "polar"; }
+const char* target_kind_name(TargetKind t) {
+  switch (t) {
+    case TargetKind::Shape: return "shape";
+    case TargetKind::Polar: return "polar";
+    case TargetKind::Vector: return "vector";
+  }
+  return "?";
+}
+
+int64_t target_channels(TargetKind t) { return t == TargetKind::Vector ? 3 : 1; }
 
 void GeneratorSettings::validate() const {
   using L = GeneratorLimits;
@@ -41,7 +51,8 @@ struct Generator::Buffers {
   Tensor b;          // [B, n, n] normalized field
   Tensor shape;      // [B, n, n]
   Tensor polar;      // [B, n, n]
-  HostBuffer host_stage;  // b and target [B, n, n] of the real type, then params [B, 9] double
+  Tensor vector;     // [B, 3, n, n], for the vector target only
+  HostBuffer host_stage;  // b [B, n, n] and target [B, C, n, n] of the real type, then params [B, 9] double
 };
 
 namespace {
@@ -95,7 +106,9 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   buf_->b = Tensor(backend, real, Shape{B, o, o});
   buf_->shape = Tensor(backend, real, Shape{B, o, o});
   buf_->polar = Tensor(backend, real, Shape{B, o, o});
-  buf_->host_stage = HostBuffer(backend, static_cast<std::size_t>(2 * B * o * o) * dtype_size(real) +
+  const int64_t channels = target_channels(settings.target);
+  if (channels == 3) buf_->vector = Tensor(backend, real, Shape{B, 3, o, o});
+  buf_->host_stage = HostBuffer(backend, static_cast<std::size_t>((1 + channels) * B * o * o) * dtype_size(real) +
                                              static_cast<std::size_t>(B * kern::kEllipseParamCount) * sizeof(double));
 }
 
@@ -127,11 +140,13 @@ DeviceSamples Generator::next_on_device(int64_t n) {
     backend_.run(kern::SampleTarget<T>{fine.as<T>(), b.params.data<double>(), b.shape.data<T>(), b.polar.data<T>(),
                                        row, map, o, s},
                  n * o * o);
+    if (settings_.target == TargetKind::Vector)
+      backend_.run(kern::SampleVectorTarget<T>{b.shape.data<T>(), b.direction.data<T>(), b.vector.data<T>(), o * o}, n * 3 * o * o);
   };
   if (backend_.preferred_real() == DType::F64) run(0.0); else run(0.0f);
   if (noise_) noise_->apply(b.b.view().slice(0, n), b.b.view().slice(0, n), drawn_, settings_.seed, 0);
   drawn_ += n;
-  const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : b.polar;
+  const Tensor& target = settings_.target == TargetKind::Shape ? b.shape : settings_.target == TargetKind::Polar ? b.polar : b.vector;
   return DeviceSamples{n, b.b.view().slice(0, n), target.view().slice(0, n), b.params.view().slice(0, n)};
 }
 
@@ -139,20 +154,21 @@ void Generator::next(int64_t n, SampleBatch& out) {
   const DeviceSamples d = next_on_device(n);
   // Three queued copies into one page-locked buffer and a single wait, then conversion on all cores.
   const std::size_t maps = static_cast<std::size_t>(n * settings_.img_size * settings_.img_size);
-  const std::size_t map_bytes = maps * dtype_size(d.b.dtype);
+  const std::size_t targets = maps * static_cast<std::size_t>(target_channels(settings_.target));
+  const std::size_t map_bytes = maps * dtype_size(d.b.dtype), target_bytes = targets * dtype_size(d.b.dtype);
   auto* stage = static_cast<unsigned char*>(buf_->host_stage.data());
   backend_.download_async(stage, d.b.data, map_bytes);
-  backend_.download_async(stage + map_bytes, d.target.data, map_bytes);
-  backend_.download_async(stage + 2 * map_bytes, d.params.data, d.params.bytes());
+  backend_.download_async(stage + map_bytes, d.target.data, target_bytes);
+  backend_.download_async(stage + map_bytes + target_bytes, d.params.data, d.params.bytes());
   backend_.synchronize();
   if (d.b.dtype == DType::F64) {
     to_float(reinterpret_cast<const double*>(stage), maps, out.b);
-    to_float(reinterpret_cast<const double*>(stage + map_bytes), maps, out.target);
+    to_float(reinterpret_cast<const double*>(stage + map_bytes), targets, out.target);
   } else {
     to_float(reinterpret_cast<const float*>(stage), maps, out.b);
-    to_float(reinterpret_cast<const float*>(stage + map_bytes), maps, out.target);
+    to_float(reinterpret_cast<const float*>(stage + map_bytes), targets, out.target);
   }
-  const auto* params = reinterpret_cast<const double*>(stage + 2 * map_bytes);
+  const auto* params = reinterpret_cast<const double*>(stage + map_bytes + target_bytes);
   out.count = n;
   out.params.resize(static_cast<std::size_t>(n * kStoredEllipseParams));
   for (int64_t i = 0; i < n; ++i)

@@ -37,7 +37,10 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   if (!grid.normalized) to_b_ = grid.tesla_per_unit * 2 * grid.geometry.standoff_m / (kMu0 * grid.geometry.Ms_A_per_m * grid.geometry.thickness_m);
   PredictorOptions p = options.predictor;
   predictor_ = std::make_unique<Predictor>(backend, model, model_ny(), model_nx(), p);
-  polar_ = model.config.data.target == TargetKind::Polar;
+  target_ = model.config.data.target;
+  MAGCNN_REQUIRE(predictor_->out_channels() == target_channels(target_),
+                 model.config.source << ": a " << target_kind_name(target_) << " model must have " << target_channels(target_)
+                                     << " output channel(s); this one has " << predictor_->out_channels());
   const auto model_plane = static_cast<std::size_t>(model_ny() * model_nx());
   const auto maps = static_cast<std::size_t>(maps_per_pass());
   const int64_t residual_maps = options.residual ? FieldResidual::maps_that_fit(backend, grid.ny, grid.nx, maps_per_pass(), axis) : 0;
@@ -49,6 +52,7 @@ Inference::Inference(Backend& backend, const ModelFile& model, const MapGrid& gr
   require_memory(host_bytes, host_memory_available(),
                  "inference on maps of " + std::to_string(grid.ny) + " x " + std::to_string(grid.nx) + " pixels (" +
                      std::to_string(model_ny()) + " x " + std::to_string(model_nx()) + " on the model's grid)");
+  residual_in_run_ = options.residual_in_run;
   if (options.residual) {
     const FieldUnit unit = grid.normalized ? FieldUnit::Normalized : FieldUnit::Tesla;
     residual_ = std::make_unique<FieldResidual>(backend, grid.geometry, grid.ny, grid.nx, unit, residual_maps, axis);
@@ -87,9 +91,9 @@ void Inference::conclude(const float* field, const std::vector<float>& y, int64_
   for (int64_t i = 0; i < n * C * model_plane; ++i)
     MAGCNN_REQUIRE(std::fabs(y[i]) <= kMaxPrediction, "map " << file_index + first + i / (C * model_plane) << ": the network predicts "
                                                               << y[i] << ", far beyond |m| <= 1 (or theta <= pi): is the model damaged or diverged?");
-  for (int64_t i = 0; i < n; ++i) {
-    const float* yi = y.data() + i * C * model_plane;
-    float* out = prediction + (first + i) * plane;
+  for (int64_t i = 0; i < n * C; ++i) {
+    const float* yi = y.data() + i * model_plane;
+    float* out = prediction + (first * C + i) * plane;
     from_model_.apply(yi, out);
     if (!from_model_.identity()) {
       // Cubic interpolation rings at the sharp edges of a film; the result stays within what the
@@ -98,7 +102,21 @@ void Inference::conclude(const float* field, const std::vector<float>& y, int64_
       for (int64_t p = 0; p < plane; ++p) out[p] = std::clamp(out[p], *lo, *hi);
     }
   }
-  if (!residual_) return;
+  if (residual_ && residual_in_run_) evaluate_residuals(field, first, n, directions, prediction, reports);
+}
+
+void Inference::residuals(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions,
+                          const float* prediction, ResidualReport* reports) {
+  MAGCNN_REQUIRE(residual_ != nullptr, "Inference::residuals: made without a residual (InferenceOptions::residual)");
+  // A pass's maps at a time: the unit conversion's buffer holds that many.
+  for (int64_t first = 0; first < count; first += maps_per_pass())
+    evaluate_residuals(field, first, std::min(maps_per_pass(), count - first), directions, prediction, reports);
+}
+
+// The residuals of maps [first, first + n) of `field` and `prediction` (both indexed from the same first map).
+void Inference::evaluate_residuals(const float* field, int64_t first, int64_t n, const std::optional<std::array<double, 3>>* directions,
+                                   const float* prediction, ResidualReport* reports) {
+  const int64_t plane = grid_.ny * grid_.nx, C = predictor_->out_channels();
   const float* measured = field + first * plane;
   if (!measured_.empty()) {
     for (int64_t p = 0; p < n * plane; ++p) measured_[p] = static_cast<float>(measured[p] * grid_.tesla_per_unit);
@@ -107,7 +125,11 @@ void Inference::conclude(const float* field, const std::vector<float>& y, int64_
   for (int64_t done = 0; done < n; done += residual_->max_maps()) {
     const int64_t k = std::min(residual_->max_maps(), n - done);
     const std::optional<std::array<double, 3>>* known = directions ? directions + first + done : nullptr;
-    if (!polar_) {
+    if (target_ == TargetKind::Vector) {
+      residual_->evaluate_vector(k, prediction + (first + done) * C * plane, measured + done * plane, reports + first + done);
+      continue;
+    }
+    if (target_ == TargetKind::Shape) {
       residual_->evaluate(k, prediction + (first + done) * plane, measured + done * plane, known, reports + first + done);
       continue;
     }

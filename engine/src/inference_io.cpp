@@ -73,6 +73,7 @@ struct FieldMapsReader::Impl {
     info.thickness_over_standoff = s.thickness_over_standoff;
     info.has_truth = true;
     info.truth_target = s.target;
+    info.truth_channels = s.channels;
     info.theta = std::move(s.theta);
     info.phi = std::move(s.phi);
     info.note = s.note;
@@ -195,7 +196,7 @@ void FieldMapsReader::read(int64_t first, int64_t count, float* field, float* tr
   const Impl& r = *impl_;
   const FieldMapsInfo& m = r.info;
   MAGCNN_REQUIRE(first >= 0 && count >= 1 && first + count <= m.n, "FieldMapsReader::read: maps " << first << " + " << count << " of " << m.n);
-  const int64_t plane = m.ny * m.nx, values = count * plane;
+  const int64_t plane = m.ny * m.nx, values = count * plane, truth_plane = plane * m.truth_channels;
   const bool want_truth = truth != nullptr && m.has_truth;
   if (r.file) {
     // An unbatched [H, W] map is read as its H rows.
@@ -204,10 +205,10 @@ void FieldMapsReader::read(int64_t first, int64_t count, float* field, float* tr
     if (want_truth) r.file->read_rows("m", row, rows, truth);
   } else {
     std::copy(r.field.begin() + first * plane, r.field.begin() + (first + count) * plane, field);
-    if (want_truth) std::copy(r.truth.begin() + first * plane, r.truth.begin() + (first + count) * plane, truth);
+    if (want_truth) std::copy(r.truth.begin() + first * truth_plane, r.truth.begin() + (first + count) * truth_plane, truth);
   }
   require_finite_maps(field, values, m.ny, m.nx, first, m.path + ": the field");
-  if (want_truth) require_finite_maps(truth, values, m.ny, m.nx, first, m.path + ": the truth m");
+  if (want_truth) require_finite_maps(truth, values * m.truth_channels, m.ny, m.nx, first * m.truth_channels, m.path + ": the truth m");
   if (m.unit && *m.unit != MapUnit::Normalized) {
     for (int64_t i = 0; i < values; ++i) {
       const double tesla = std::fabs(double(field[i])) * tesla_per(*m.unit);
@@ -238,13 +239,16 @@ double tesla_per(MapUnit u) { return u == MapUnit::Gauss ? 1e-4 : 1.0; }
 
 struct PredictionWriter::Impl {
   PredictionHeader header;
+  int64_t channels = 1;  // datasets written: m or theta; mx, my, mz for the vector target
   AtomicOutput out;
   h5::File file;
-  h5::Appendable maps;
+  std::vector<h5::Appendable> maps, spreads;  // spreads: an ensemble's, one per map dataset
+  std::vector<float> plane_stage;  // one channel of a batch, for the vector target's datasets
   int64_t written = 0;
   Impl(const std::string& path, const PredictionHeader& h, const std::vector<std::string>& inputs)
       : header(h),
-        out(path, inputs, 4.0 * static_cast<double>(h.n) * static_cast<double>(h.ny * h.nx) + 1e5),
+        channels(h.target == "vector" ? 3 : 1),
+        out(path, inputs, 4.0 * static_cast<double>(channels * h.n * (h.ensemble > 1 ? 2 : 1)) * static_cast<double>(h.ny * h.nx) + 1e5),
         file(h5::File::create(out.temporary(), out.path(), true)) {}
 };
 
@@ -253,12 +257,32 @@ PredictionWriter::PredictionWriter(const std::string& path, const PredictionHead
                  "a prediction file of " << h.n << " map(s) of " << h.ny << " x " << h.nx << (h.batched ? "" : ", unbatched"));
   impl_ = std::make_unique<Impl>(path, h, inputs);
   h5::File& f = impl_->file;
-  const bool polar = h.target == "polar";
-  const std::string name = polar ? "theta" : "m";
+  MAGCNN_REQUIRE(h.target == "shape" || h.target == "polar" || h.target == "vector",
+                 "a prediction of target '" << h.target << "': shape, polar or vector");
+  const bool polar = h.target == "polar", vector = h.target == "vector";
+  // The vector target as magnetization maps (mx, my, mz, the layout magcnn-forward reads); the others
+  // as one dataset.
+  const std::vector<std::string> names = vector ? std::vector<std::string>{"mx", "my", "mz"} : std::vector<std::string>{polar ? "theta" : "m"};
+  MAGCNN_REQUIRE(h.ensemble >= 1, "a prediction of an ensemble of " << h.ensemble << " members");
   // Unbatched: the [ny, nx] map is appended as ny rows of nx values.
-  impl_->maps = h.batched ? f.appendable(name, h5::Type::F32, {h.ny, h.nx}, false, h.n) : f.appendable(name, h5::Type::F32, {h.nx}, false, h.ny);
-  f.set_attr(name, "unit", std::string(polar ? "rad" : "M/Ms"));
-  f.set_attr(name, "definition", std::string(polar ? "polar angle of m inside the film, 0 outside" : "amplitude |m| = |M| / Ms"));
+  const auto appendable = [&](const std::string& name) {
+    return h.batched ? f.appendable(name, h5::Type::F32, {h.ny, h.nx}, false, h.n) : f.appendable(name, h5::Type::F32, {h.nx}, false, h.ny);
+  };
+  const std::string unit = polar ? "rad" : "M/Ms";
+  for (const std::string& name : names) {
+    impl_->maps.push_back(appendable(name));
+    f.set_attr(name, "unit", unit);
+    const std::string definition = polar ? "polar angle of m inside the film, 0 outside"
+                                   : vector ? "component " + name.substr(1) + " of m = M / Ms"
+                                            : "amplitude |m| = |M| / Ms";
+    f.set_attr(name, "definition", h.ensemble > 1 ? definition + ", the mean over the ensemble's members" : definition);
+    if (h.ensemble == 1) continue;
+    impl_->spreads.push_back(appendable(name + "_spread"));
+    f.set_attr(name + "_spread", "unit", unit);
+    f.set_attr(name + "_spread", "definition", "standard deviation of " + name + " over the ensemble's members (population, per pixel)");
+  }
+  if (h.ensemble > 1) f.set_attr("/", "ensemble", h.ensemble);
+  if (vector) f.set_attr("/", "unit", std::string("M/Ms"));
   f.set_attr("/", "format", std::string("magcnn predictions"));
   f.set_attr("/", "format_version", int64_t{1});
   f.set_attr("/", "input", h.input);
@@ -282,12 +306,37 @@ PredictionWriter::PredictionWriter(const std::string& path, const PredictionHead
 
 PredictionWriter::~PredictionWriter() = default;
 
-void PredictionWriter::append(const float* prediction, int64_t count) {
+void PredictionWriter::set_figure(const std::string& name, double value, const std::string& definition) {
+  MAGCNN_REQUIRE(std::isfinite(value), "the prediction's " << name << " is " << value << ", not a number it can record");
+  impl_->file.set_attr("/", name, value);
+  impl_->file.set_attr("/", name + "_definition", definition);
+}
+
+void PredictionWriter::append(const float* prediction, int64_t count, const float* spread) {
   Impl& w = *impl_;
   const PredictionHeader& h = w.header;
   MAGCNN_REQUIRE(count >= 1 && w.written + count <= h.n, "prediction file of " << h.n << " maps: " << w.written << " written, " << count << " more given");
-  require_finite_maps(prediction, count * h.ny * h.nx, h.ny, h.nx, w.written, "the prediction");
-  w.maps.append(prediction, h.batched ? count : h.ny);
+  MAGCNN_REQUIRE((spread != nullptr) == (h.ensemble > 1), "PredictionWriter::append: an ensemble's spread, and only an ensemble's");
+  const int64_t plane = h.ny * h.nx;
+  require_finite_maps(prediction, count * w.channels * plane, h.ny, h.nx, w.written * w.channels, "the prediction");
+  if (spread) require_finite_maps(spread, count * w.channels * plane, h.ny, h.nx, w.written * w.channels, "the ensemble's spread");
+  // Each channel of [count, channels, ny, nx] into its own dataset.
+  const auto write = [&](const float* maps, std::vector<h5::Appendable>& datasets) {
+    if (w.channels == 1) {
+      datasets[0].append(maps, h.batched ? count : h.ny);
+      return;
+    }
+    w.plane_stage.resize(static_cast<std::size_t>(count * plane));
+    for (int64_t c = 0; c < w.channels; ++c) {
+      for (int64_t i = 0; i < count; ++i) {
+        const float* src = maps + (i * w.channels + c) * plane;
+        std::copy(src, src + plane, w.plane_stage.begin() + i * plane);
+      }
+      datasets[static_cast<std::size_t>(c)].append(w.plane_stage.data(), h.batched ? count : h.ny);
+    }
+  };
+  write(prediction, w.maps);
+  if (spread) write(spread, w.spreads);
   w.written += count;
 }
 
@@ -319,6 +368,10 @@ void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, cons
     }
     f.set_attr("residual_relative_l2", "definition",
                std::string("||Bz(prediction) - Bz(measured)|| / ||Bz(measured)||, exact forward model, input grid"));
+    const std::string direction = w.header.target == "vector" ? "the direction of the map's summed predicted m"
+                                  : w.header.target == "polar"  ? "theta: the mean predicted theta over the film; phi: given or fitted"
+                                                                : "the uniform direction given by the input or fitted to the field";
+    for (const char* angle : {"residual_theta_rad", "residual_phi_rad"}) f.set_attr(angle, "definition", direction);
     f.set_attr("residual_scale", "definition",
                std::string("fitted direction: |c| of the least-squares fit Bz ~ c . F (1 = the amplitude as predicted)"));
     f.set_attr("residual_direction_fitted", "definition",
@@ -330,7 +383,8 @@ void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, cons
     require_finite(mse.data(), n, "the MSE against the truth", where);
     f.write("mse_truth", per_map, mse.data());
   }
-  w.maps.close();
+  for (h5::Appendable& a : w.maps) a.close();
+  for (h5::Appendable& a : w.spreads) a.close();
   f.close();
   w.out.commit();
 }

@@ -110,6 +110,8 @@ struct AttributeReader {
   }
   void integer(const char* sec, const char* key, int64_t& v, int64_t lo, int64_t hi) {
     const std::string attr = name(sec, key);
+    // Keys added after format version 1 keep their defaults in the files written before them.
+    if (attr == "training.ensemble" && !r.f.attr_double("/", attr)) return;
     v = r.integer(attr.c_str());
     if (v < lo || v > hi) outside(attr, std::to_string(v), std::to_string(lo) + ".." + std::to_string(hi));
   }

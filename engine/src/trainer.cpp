@@ -56,6 +56,7 @@ struct Trainer::Impl {
   Tensor x_train, t_train, x_val, t_val;
   Tensor xb, tb, xb_tail, tb_tail;
   std::unique_ptr<Network> net, net_tail, net_val, net_val_tail;
+  int64_t redraws = 0;  // dead starts drawn again (redraw_if_dead)
   Tensor m, v, scalars, counters, loss_sums, val_sums, keys, order;
   std::unique_ptr<SortPlan> sort;
   std::unique_ptr<StepGraph> step_full, step_tail, validation;
@@ -213,6 +214,38 @@ void Trainer::initialize() {
   t.v.zero();
   t.st = TrainerState{};
   t.set_counters(0, 0);
+}
+
+void Trainer::initialize_weights(uint64_t weight_seed) {
+  initialize();
+  impl_->params.initialize(weight_seed);
+}
+
+bool Trainer::output_is_zero() {
+  Impl& t = *impl_;
+  if (t.n_val == 0) return false;
+  // The last full validation batch and the partial one: a network that is silent on every map is
+  // silent on these; a live one is not, but by a measure-zero chance.
+  for (Network* n : {t.val_full > 0 ? t.net_val.get() : nullptr, t.net_val_tail.get()}) {
+    if (n == nullptr) continue;
+    const TensorView out = n->output();
+    std::vector<float> y(static_cast<std::size_t>(out.numel()));
+    t.backend.download(y.data(), out.data, out.bytes());
+    for (float v : y)
+      if (v != 0.0f) return false;
+  }
+  return true;
+}
+
+int64_t Trainer::redraw_if_dead() {
+  Impl& t = *impl_;
+  if (!output_is_zero()) return 0;
+  ++t.redraws;
+  MAGCNN_REQUIRE(t.redraws <= kMaxRedraws, "the network's output became zero on every validation map in "
+                                               << kMaxRedraws + 1 << " starts: it cannot learn from these data with these settings "
+                                               << "(lower the learning rate, or check [network] output_activation and the data's scale)");
+  initialize_weights(epoch_seed(t.s.seed, t.redraws, kRedrawStream));
+  return t.redraws;
 }
 
 void Trainer::restore(const TrainerState& state) {

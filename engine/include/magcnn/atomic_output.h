@@ -38,4 +38,7 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
+// Writes `text` to `path` through an AtomicOutput: the whole file or none. InvalidInput when it cannot.
+void write_text_atomically(const std::string& path, const std::string& text);
+
 }  // namespace magcnn

@@ -34,6 +34,9 @@ struct TrainingConfig {
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   bool fresh_data = false;              // new training samples every epoch (validation fixed)
   int64_t validation_batch = 250;       // maps per validation forward pass
+  // Models trained in one call from seeds seed, seed + 1, ... (member_1 ... member_K of the run folder);
+  // magcnn-infer reports their mean and spread.
+  int64_t ensemble = 1;
 };
 
 // A test shape in the seed's style (Predict_cnn --example): one smoothed ellipse, magnetized uniformly,
@@ -54,6 +57,11 @@ struct Config {
   ExampleShape example;
   std::string source = "built-in defaults";  // where it came from, for messages
 };
+
+// The network's output as the target needs it: out_channels = target_channels(target), and for the
+// vector target, whose components are signed, an identity output activation in place of a non-negative
+// one (relu, sigmoid). Returns what it changed, for the user ("" when nothing).
+std::string fit_network_to_target(NetworkConfig& network, TargetKind target);
 
 // The built-in defaults: the seed's values, the same as configs/seed.toml.
 Config default_config();

@@ -16,7 +16,8 @@
 
 namespace magcnn {
 
-// Writes a training set batch by batch: Bz (normalized) and m (the target) [N, n, n] float32, theta, phi
+// Writes a training set batch by batch: Bz (normalized) [N, n, n] and m (the target) [N, n, n], or
+// [N, 3, n, n] for the vector target, float32, theta, phi
 // and the ellipse parameters [N] float64, the generator's settings as root attributes. The temporary file
 // is created at construction, so a path that cannot be written fails before any work.
 class TrainingSetWriter {
@@ -43,9 +44,10 @@ constexpr double kMaxNormalizedField = 100;
 struct TrainingSet {
   int64_t count = 0, ny = 0, nx = 0;
   std::vector<float> b;          // [count, ny, nx], dimensionless b = Bz 2d / (mu0 Ms t)
-  std::vector<float> m;          // [count, ny, nx], the target
+  std::vector<float> m;          // [count, channels, ny, nx], the target
+  int64_t channels = 1;          // 3 for the vector target (mx, my, mz), else 1
   std::vector<double> theta, phi;  // [count] each, or empty when the file has none
-  std::string target;            // "shape" or "polar"
+  std::string target;            // "shape", "polar" or "vector"
   std::string layout;            // "magcnn" or "MagneticCNN (original)"
   double pixel_size_over_standoff = 1.0;
   double thickness_over_standoff = 0.1;

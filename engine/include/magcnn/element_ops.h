@@ -37,6 +37,7 @@ using ProductCollinear = kern::FoldedProduct<T, kern::CollinearSource<T>>;
   X(::magcnn::kern::EllipseFromUniforms<float>) X(::magcnn::kern::EllipseFromUniforms<double>)    \
   X(::magcnn::kern::RasterizeEllipse<float>) X(::magcnn::kern::RasterizeEllipse<double>)          \
   X(::magcnn::kern::SampleTarget<float>) X(::magcnn::kern::SampleTarget<double>)                \
+  X(::magcnn::kern::SampleVectorTarget<float>) X(::magcnn::kern::SampleVectorTarget<double>)    \
   X(::magcnn::kern::AddNoise<float>) X(::magcnn::kern::AddNoise<double>)                          \
   MAGCNN_NETWORK_OPS(X)
 

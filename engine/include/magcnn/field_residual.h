@@ -10,7 +10,8 @@
 // film is where theta > kPolarFilmTheta, of full amplitude, and with G_x, G_y the fields of
 // sin(theta) along x and y and G_z that of cos(theta) along z, Bz ~ cos(phi) G_x + sin(phi) G_y + G_z;
 // phi is known or fitted the same way (a film pointing straight up, theta = 0, is invisible to a polar
-// model). The residual is always that of the prediction as it is, along a unit direction.
+// model). The residual is always that of the prediction as it is, along a unit direction. The `vector`
+// target gives mx, my and mz: their field is forwarded as it is, nothing fitted.
 #pragma once
 
 #include <array>
@@ -55,6 +56,10 @@ class FieldResidual {
   // or nullptr (fit every one). The reports' theta_rad is the mean theta over the film.
   void evaluate_polar(int64_t count, const float* theta, const float* measured, const std::optional<double>* phis,
                       ResidualReport* reports);
+  // A vector model's prediction: m [count, 3, ny, nx] (mx, my, mz planes per map). Nothing is fitted:
+  // the three maps are forwarded as predicted and compared, a full consistency check. The reports'
+  // theta_rad and phi_rad are the direction of the map's summed m; scale is 1.
+  void evaluate_vector(int64_t count, const float* m, const float* measured, ResidualReport* reports);
   static constexpr float kPolarFilmTheta = 0.05f;  // radians: a polar prediction below this is "no film"
 
  private:

@@ -13,9 +13,13 @@
 
 namespace magcnn {
 
-enum class TargetKind { Shape, Polar };
-TargetKind parse_target_kind(const std::string& text);
+// shape: the amplitude |m| in [0, 1]; polar: theta inside the film, 0 outside (the seed's two); vector:
+// m itself, (mx, my, mz) per pixel, three channels.
+enum class TargetKind { Shape, Polar, Vector };
+TargetKind parse_target_kind(const std::string& text);  // "shape", "polar", "vector"
 const char* target_kind_name(TargetKind t);
+// Channels per pixel of the target (and of the network's output): 3 for vector, else 1.
+int64_t target_channels(TargetKind t);
 
 // The accepted ranges, in one place for the configuration, the flags and validate().
 struct GeneratorLimits {
@@ -48,7 +52,7 @@ struct GeneratorSettings {
   void validate() const;
 };
 
-// One batch of samples on the host: b [n, img, img], target [n, img, img], params [n, 7]
+// One batch of samples on the host: b [n, img, img], target [n, C, img, img] (C = target_channels), params [n, 7]
 // (theta, phi, a, b, tilt, xc, yc; lengths in units of d, centres relative to the map's centre).
 struct SampleBatch {
   int64_t count = 0;
@@ -57,7 +61,8 @@ struct SampleBatch {
 };
 
 // One batch on the generator's device: views into its buffers, valid until the next call.
-// b and target [n, img, img] of the backend's real type, params [n, 9] double (kern::EllipseParam order).
+// b [n, img, img] and target [n, C, img, img] of the backend's real type, params [n, 9] double
+// (kern::EllipseParam order).
 struct DeviceSamples {
   int64_t count = 0;
   TensorView b, target, params;

@@ -37,6 +37,8 @@ struct MapGrid {
 struct InferenceOptions {
   PredictorOptions predictor;
   bool residual = true;  // the physics residual of every map
+  // false: run() predicts only, and residuals() evaluates given predictions (an ensemble's mean).
+  bool residual_in_run = true;
 };
 
 class Inference {
@@ -52,17 +54,24 @@ class Inference {
   int64_t model_ny() const { return to_model_.ny_out(); }
   int64_t model_nx() const { return to_model_.nx_out(); }
   int64_t maps_per_pass() const { return predictor_->maps_per_pass(); }
+  // Prediction planes per map: 3 (mx, my, mz) for a vector model, else 1.
+  int64_t channels() const { return predictor_->out_channels(); }
   bool computes_residual() const { return residual_ != nullptr; }
   const Predictor& predictor() const { return *predictor_; }
 
-  // `count` maps [count, ny, nx] in the grid's unit -> prediction [count, ny, nx] on the input's grid
-  // (the model's first output channel). directions[i]: map i's magnetization direction when known, else
-  // nullopt (fitted), or directions == nullptr (fit all); reports[i]: its residual (untouched without
-  // one). Any count >= 1; maps_per_pass() at a time go through the network, the next ones prepared and
+  // `count` maps [count, ny, nx] in the grid's unit -> prediction [count, channels(), ny, nx] on the
+  // input's grid. directions[i]: map i's magnetization direction when known, else nullopt (fitted), or
+  // directions == nullptr (fit all; a vector model needs none); reports[i]: its residual (untouched
+  // without one). Any count >= 1; maps_per_pass() at a time go through the network, the next ones prepared and
   // the last ones finished on the host while the device computes.
   // `file_index`: the first map's index in its file, for messages.
   void run(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, float* prediction,
            ResidualReport* reports, int64_t file_index = 0);
+  // The physics residual of `count` predictions [count, channels(), ny, nx] on the input's grid of the
+  // maps `field` [count, ny, nx] (what run() does after predicting; for predictions made otherwise, such
+  // as an ensemble's mean). Needs computes_residual().
+  void residuals(const float* field, int64_t count, const std::optional<std::array<double, 3>>* directions, const float* prediction,
+                 ResidualReport* reports);
   // For people and the output file: the grids and the interpolation.
   std::string describe_resampling() const;
   // The normalized field of the last map of the last run() on the model's grid (for figures and tests).
@@ -72,13 +81,16 @@ class Inference {
   void prepare(const float* field, int64_t first, int64_t n, int64_t file_index);
   void conclude(const float* field, const std::vector<float>& y, int64_t first, int64_t n, int64_t file_index,
                 const std::optional<std::array<double, 3>>* directions, float* prediction, ResidualReport* reports);
+  void evaluate_residuals(const float* field, int64_t first, int64_t n, const std::optional<std::array<double, 3>>* directions,
+                          const float* prediction, ResidualReport* reports);
 
   MapGrid grid_;
   double to_b_ = 1;  // field unit -> b
   Resampler to_model_, from_model_;
   std::unique_ptr<Predictor> predictor_;
   std::unique_ptr<FieldResidual> residual_;
-  bool polar_ = false;  // the model predicts theta (its residual: FieldResidual::evaluate_polar)
+  bool residual_in_run_ = true;
+  TargetKind target_ = TargetKind::Shape;  // what the model predicts: its residual's evaluate, _polar or _vector
   std::vector<float> b_, y_[2], measured_, b_last_;
   std::vector<std::optional<double>> phis_;
 };

@@ -36,8 +36,9 @@ struct FieldMapsInfo {
   GeometryAttributes attributes;  // physical files: on the root, else on Bz
   // Training sets: their grid in units of the standoff.
   double pixel_size_over_standoff = 0, thickness_over_standoff = 0;
-  bool has_truth = false;          // the file holds the truth m, [n, ny, nx]
-  std::string truth_target;        // what it is: "shape" (|m|) or "polar" (theta)
+  bool has_truth = false;          // the file holds the truth m, [n, truth_channels, ny, nx]
+  std::string truth_target;        // what it is: "shape" (|m|), "polar" (theta) or "vector" (mx, my, mz)
+  int64_t truth_channels = 1;      // 3 for a vector truth
   std::vector<double> theta, phi;  // [n]: each map's magnetization direction, radians, when known
   std::string note;                // what a user should know about the data
   // HDF5: the dataset read (Bz, Bx, By or Bnv) and the field component it holds, B . axis. NumPy and
@@ -65,8 +66,8 @@ class FieldMapsReader {
   FieldMapsReader(const FieldMapsReader&) = delete;
   FieldMapsReader& operator=(const FieldMapsReader&) = delete;
   const FieldMapsInfo& info() const;
-  // Maps [first, first + count): field [count, ny, nx] in info().unit, and the truth into `truth` when
-  // the file has one and `truth` is not null.
+  // Maps [first, first + count): field [count, ny, nx] in info().unit, and the truth
+  // [count, truth_channels, ny, nx] into `truth` when the file has one and `truth` is not null.
   void read(int64_t first, int64_t count, float* field, float* truth) const;
 
  private:
@@ -78,10 +79,13 @@ class FieldMapsReader {
 struct PredictionHeader {
   int64_t n = 0, ny = 0, nx = 0;
   bool batched = true;
-  std::string target;   // "shape": dataset m (|m|); "polar": dataset theta (radians)
+  std::string target;   // "shape": dataset m (|m|); "polar": dataset theta (radians); "vector": mx, my, mz
   bool physical = true;  // geometry in SI (else the grid in units of d)
   FilmGeometry geometry;  // physical: SI; else pixel and thickness in units of d
   std::string input, input_format, input_unit, model, model_summary, resampling;
+  // Members of an ensemble (> 1: the maps are their mean, and each dataset X has X_spread beside it,
+  // the members' standard deviation per pixel).
+  int64_t ensemble = 1;
 };
 
 // The prediction on the input's grid, batch by batch, then per map the physics residual and, with a
@@ -91,8 +95,12 @@ class PredictionWriter {
  public:
   PredictionWriter(const std::string& path, const PredictionHeader& header, const std::vector<std::string>& inputs);
   ~PredictionWriter();
-  // The next `count` maps [count, ny, nx]; InvalidInput on a value that is not finite.
-  void append(const float* prediction, int64_t count);
+  // The next `count` maps [count, ny, nx] ([count, 3, ny, nx] for the vector target); InvalidInput on a
+  // value that is not finite.
+  // An ensemble's file takes the spread [count, channels, ny, nx] too.
+  void append(const float* prediction, int64_t count, const float* spread = nullptr);
+  // A root attribute with a number the run measured (an ensemble's spread-error correlation).
+  void set_figure(const std::string& name, double value, const std::string& definition);
   // residuals [n], or empty with `residual_note` saying why none was computed (written instead);
   // mse [n] or empty without a truth. Throws if fewer maps were appended than announced.
   void commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);

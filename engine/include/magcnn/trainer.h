@@ -75,6 +75,18 @@ class Trainer {
 
   // Weights from the settings' seed, Adam zeroed, no history.
   void initialize();
+  // initialize(), with the weights drawn from `weight_seed` instead of the settings' seed (which still
+  // shuffles): another draw for a start that cannot learn.
+  void initialize_weights(uint64_t weight_seed);
+  // Whether the network's output was exactly zero on the validation maps in the last validate() (which
+  // run_epoch() ends with): an output ReLU inactive everywhere, through which no gradient reaches any
+  // weight again (a run that died, as some seeds' do in their first epoch). False without validation maps.
+  bool output_is_zero();
+  // After an epoch: when output_is_zero(), starts again from another draw of the weights (the k-th
+  // from stream kRedrawStream of the seed: the same seed dies and redraws the same way) and returns k;
+  // 0 when the network lives. InvalidInput after kMaxRedraws draws.
+  static constexpr int64_t kMaxRedraws = 5;
+  int64_t redraw_if_dead();
   // Continues from a checkpoint's state (the parameters set separately).
   void restore(const TrainerState& state);
   TrainerState state() const;
@@ -98,5 +110,6 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch, uint64_t stream);
 // The streams of epoch_seed, one per use, so that no two draw the same numbers.
 constexpr uint64_t kShuffleStream = 1;    // the epoch's permutation (the trainer)
 constexpr uint64_t kFreshDataStream = 2;  // the epoch's fresh training samples (magcnn-train --fresh-data)
+constexpr uint64_t kRedrawStream = 3;     // weights drawn again after a dead start (magcnn-train)
 
 }  // namespace magcnn
