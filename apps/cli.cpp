@@ -129,11 +129,15 @@ void NoiseFlags::add(CLI::App& app) {
   o_rms = app.add_option("--noise-rms", rms, "white Gaussian noise on every field, relative to each map's RMS field (0.05: 5%) [data.noise_rms]");
   o_background = app.add_option("--noise-background", background,
                                 "a random plane offset on every field, relative to each map's RMS field [data.noise_background]");
+  o_tesla = app.add_option("--noise-tesla", tesla, "white Gaussian noise of this RMS in tesla on every field, with --noise-Ms [data.noise_tesla]");
+  o_Ms = app.add_option("--noise-Ms", Ms, "the films' Ms in A/m, which a noise level in tesla needs [data.noise_Ms_A_per_m]");
 }
 
 void NoiseFlags::apply(NoiseSettings& noise) const {
   if (*o_rms) noise.relative_rms = rms;
   if (*o_background) noise.background = background;
+  if (*o_tesla) noise.tesla_rms = tesla;
+  if (*o_Ms) noise.Ms_A_per_m = Ms;
   // Each flag checked alone, so that the message names the flag whose value is wrong.
   const auto check = [](const char* flag, const NoiseSettings& one) {
     try {
@@ -144,15 +148,25 @@ void NoiseFlags::apply(NoiseSettings& noise) const {
   };
   if (*o_rms) check("--noise-rms", NoiseSettings{rms, 0});
   if (*o_background) check("--noise-background", NoiseSettings{0, background});
+  if (*o_tesla) check("--noise-tesla", NoiseSettings{0, 0, tesla, 1.0});
+  if (*o_Ms) check("--noise-Ms", NoiseSettings{0, 0, 1e-9, Ms});
   noise.validate();
 }
 
 std::string describe_noise(const NoiseSettings& noise) {
   if (!noise.any()) return "";
-  char text[160];
-  std::snprintf(text, sizeof text, "white noise %.3g%% and background %.3g%% of each map's RMS field", 100 * noise.relative_rms,
-                100 * noise.background);
-  return text;
+  char text[240];
+  std::string s;
+  if (noise.relative_rms > 0 || noise.background > 0) {
+    std::snprintf(text, sizeof text, "white noise %.3g%% and background %.3g%% of each map's RMS field", 100 * noise.relative_rms,
+                  100 * noise.background);
+    s = text;
+  }
+  if (noise.tesla_rms > 0) {
+    std::snprintf(text, sizeof text, "white noise of %.3g T RMS (films of Ms %.4g A/m)", noise.tesla_rms, noise.Ms_A_per_m);
+    s += (s.empty() ? "" : ", and ") + std::string(text);
+  }
+  return s;
 }
 
 CLI::Option* add_target_option(CLI::App& app, std::string& target) {

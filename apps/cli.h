@@ -63,14 +63,17 @@ uint64_t parse_seed(const std::string& text, const std::string& flag);
 std::string checked_field_axis(const std::string& text, const std::string& flag);
 // --target shape|polar|vector [data.target] (magcnn-generate, magcnn-train).
 CLI::Option* add_target_option(CLI::App& app, std::string& target);
-// --noise-rms and --noise-background onto data.noise (magcnn-generate, magcnn-train).
+// --noise-rms, --noise-background, --noise-tesla and --noise-Ms onto data.noise (magcnn-generate, magcnn-train).
 struct NoiseFlags {
-  double rms = 0, background = 0;
+  double rms = 0, background = 0, tesla = 0, Ms = 0;
   CLI::Option* o_rms = nullptr;
   CLI::Option* o_background = nullptr;
+  CLI::Option* o_tesla = nullptr;
+  CLI::Option* o_Ms = nullptr;
   void add(CLI::App& app);
   void apply(NoiseSettings& noise) const;
-  bool given() const { return *o_rms || *o_background; }
+  bool given() const { return *o_rms || *o_background || *o_tesla || *o_Ms; }
+  std::vector<CLI::Option*> options() const { return {o_rms, o_background, o_tesla, o_Ms}; }
 };
 // "white noise 5% and background 2% of each map's RMS field" (empty when there is none).
 std::string describe_noise(const NoiseSettings& noise);

@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
                    out_dir << " already holds a run (" << model_path << "): pass --resume to continue it, or choose another --out");
     ModelFile checkpoint;
     const auto refuse_changes = [&] {
-      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background})
+      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background,
+                             noise_flags.o_tesla, noise_flags.o_Ms})
         MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
     };
     if (resume_this) {
@@ -282,8 +283,10 @@ int main(int argc, char** argv) {
     std::shared_ptr<FieldNoise> field_noise;
     Tensor clean_train;
     if (noise.any()) {
+      // A level in tesla is converted with the data's t/d: the file's for a training set.
+      const double t_over_d = generated ? config.data.thickness_over_standoff : file_set.thickness_over_standoff;
       field_noise = std::make_shared<FieldNoise>(*backend, noise, std::max<int64_t>(n_train, std::max<int64_t>(n_val, 1)), side_y, side_x,
-                                                 DType::F32);
+                                                 DType::F32, t_over_d);
       // Validation maps: one draw of their own, the maps numbered as the generator numbers them.
       if (n_val > 0) field_noise->apply(trainer.validation_inputs(), trainer.validation_inputs(), n_train, config.data.seed, kValidationDraw);
       if (!config.training.fresh_data) {

@@ -34,6 +34,7 @@ struct AddNoise {
   T* noisy;
   const double* mean_square;
   double white, background;  // RMS of each part, relative to the map's RMS field
+  double absolute;           // RMS of white noise in the maps' own unit, whatever their field
   int64_t ny, nx, first;
   uint64_t seed, draw;
   MAGCNN_HD void operator()(int64_t i) const {
@@ -52,7 +53,8 @@ struct AddNoise {
       // each: 0.6% more at 64 pixels).
       value += background * (c0 + c1 * x + c2 * y) / sqrt(1.0 + 2.0 / 3.0);
     }
-    noisy[i] = static_cast<T>(static_cast<double>(clean[i]) + sqrt(mean_square[map]) * value);
+    // The absolute noise takes the second normal of the white noise's draw: independent of the first.
+    noisy[i] = static_cast<T>(static_cast<double>(clean[i]) + sqrt(mean_square[map]) * value + absolute * g1);
   }
 };
 

@@ -270,6 +270,51 @@ TEST(FieldNoise, FreshEveryDrawAndABackgroundOfTheAskedSize) {
   EXPECT_THROW(FieldNoise(*cpu, NoiseSettings{NAN, 0}, n, side, side, DType::F64), InvalidInput);
 }
 
+// A noise level in tesla: the same RMS on every map, whatever its field (on zero maps too), converted
+// to the normalized field b = Bz 2d / (mu0 Ms t) with the films' Ms and t/d; independent of the relative
+// noise drawn beside it.
+TEST(FieldNoise, ALevelInTeslaIsTheSameOnEveryMap) {
+  auto cpu = make_cpu_backend();
+  std::mt19937_64 rng(fresh_seed());
+  const int64_t n = 40, side = 24, plane = side * side;
+  std::vector<double> clean = uniform_values(rng, n * plane, 1.0);
+  for (int64_t i = 0; i < plane; ++i) clean[static_cast<std::size_t>(i)] = 0;  // map 0 has no field at all
+  Tensor c(*cpu, DType::F64, Shape{n, side, side}), a(*cpu, DType::F64, Shape{n, side, side}), b(*cpu, DType::F64, Shape{n, side, side});
+  c.upload(clean);
+  const double t_over_d = 0.1, Ms = 4.8e5, sigma_T = 2e-4;
+  const double want = 2 * sigma_T / (kMu0 * Ms * t_over_d);  // about 6.6e-3 in b
+  FieldNoise tesla(*cpu, NoiseSettings{0, 0, sigma_T, Ms}, n, side, side, DType::F64, t_over_d);
+  tesla.apply(c, a, 0, 5, 1);
+  const std::vector<double> da = a.to_host<double>();
+  double zero_map = 0, all = 0;
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    const double d = da[i] - clean[i];
+    all += d * d;
+    if (i < static_cast<std::size_t>(plane)) zero_map += d * d;
+  }
+  EXPECT_NEAR(std::sqrt(all / clean.size()), want, 0.03 * want);
+  EXPECT_NEAR(std::sqrt(zero_map / plane), want, 0.15 * want);  // one map of 576 pixels
+  // Beside a relative level: the two parts add, uncorrelated (their variances sum).
+  FieldNoise both(*cpu, NoiseSettings{0.1, 0, sigma_T, Ms}, n, side, side, DType::F64, t_over_d);
+  FieldNoise relative(*cpu, NoiseSettings{0.1, 0}, n, side, side, DType::F64);
+  both.apply(c, a, 0, 5, 1);
+  relative.apply(c, b, 0, 5, 1);
+  const std::vector<double> dboth = a.to_host<double>(), drel = b.to_host<double>();
+  double cross = 0, rel2 = 0, abs2 = 0;
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    const double r = drel[i] - clean[i], t = dboth[i] - drel[i];  // the relative part, and what the tesla level added
+    cross += r * t;
+    rel2 += r * r;
+    abs2 += t * t;
+  }
+  EXPECT_NEAR(std::sqrt(abs2 / clean.size()), want, 0.03 * want);
+  EXPECT_LT(std::fabs(cross) / std::sqrt(rel2 * abs2), 0.03);
+  // A level in tesla needs Ms, and t/d to convert it.
+  EXPECT_THROW(NoiseSettings({0, 0, sigma_T, 0}).validate(), InvalidInput);
+  EXPECT_THROW(NoiseSettings({0, 0, -1e-6, Ms}).validate(), InvalidInput);
+  EXPECT_THROW(FieldNoise(*cpu, NoiseSettings{0, 0, sigma_T, Ms}, n, side, side, DType::F64), InvalidInput);
+}
+
 TEST(Generator, RejectsBadSettings) {
   auto cpu = make_cpu_backend();
   GeneratorSettings s;

@@ -68,6 +68,9 @@ TEST_F(Programs, GenerateRejectsBadRequests) {
   expect_failure(run(kGenerate, "--device cpu --count 5 --noise-rms -0.1 --out " + path("s.h5")),
                  "--noise-rms: noise_rms = -0.1: a noise level is a fraction", {"bad.toml"});
   expect_failure(run(kGenerate, "--device cpu --count 5 --noise-background nan --out " + path("s.h5")), "--noise-background", {"bad.toml"});
+  expect_failure(run(kGenerate, "--device cpu --count 5 --noise-tesla 1e-6 --out " + path("s.h5")), "needs the films' Ms", {"bad.toml"});
+  expect_failure(run(kGenerate, "--device cpu --count 5 --noise-tesla 2 --noise-Ms 4.8e5 --out " + path("s.h5")),
+                 "--noise-tesla: noise_tesla = 2", {"bad.toml"});
   std::ofstream(path("axis.toml")) << "[data]\nfield_axis = \"up\"\n";
   expect_failure(run(kGenerate, "--config " + path("axis.toml") + " --out " + path("s.h5")), "axis.toml", {"bad.toml", "axis.toml"});
   const ProgramResult zero = run(kGenerate, "--count 0 --out " + path("s.h5"));

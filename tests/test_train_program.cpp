@@ -88,6 +88,10 @@ TEST_F(TrainProgram, NoisyMapsAlongAnAxisAreRecordedAndRepeat) {
   EXPECT_EQ(h5::File::open(path("clean") + "/model.h5").attr_double("/", "format_version").value_or(0), 1);
   expect_refusal(train("--out " + path("a") + " --resume --noise-rms 0.1"), "--noise-rms cannot change a run being resumed");
   expect_refusal(train("--out " + path("c") + " --noise-rms -1"), "--noise-rms: noise_rms = -1");
+  expect_refusal(train("--out " + path("a") + " --resume --noise-tesla 1e-6"), "--noise-tesla cannot change a run being resumed");
+  const ProgramResult t = train("--epochs 1 --noise-tesla 1e-4 --noise-Ms 4.8e5 --out " + path("tesla"));
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("white noise of 0.0001 T RMS (films of Ms 4.8e+05 A/m)"), std::string::npos) << t.out;
 }
 
 // --fresh-data trains on new samples every epoch (so its training losses differ from a fixed set's),

@@ -51,6 +51,8 @@ void visit_config_keys(ConfigT& c, Visitor& v) {
   v.text("data", "field_axis", g.field_axis, check_field_axis);
   v.number("data", "noise_rms", g.noise.relative_rms, 0.0, NoiseSettings::kMaxLevel);
   v.number("data", "noise_background", g.noise.background, 0.0, NoiseSettings::kMaxLevel);
+  v.number("data", "noise_tesla", g.noise.tesla_rms, 0.0, NoiseSettings::kMaxTesla);
+  v.number("data", "noise_Ms_A_per_m", g.noise.Ms_A_per_m, 0.0, 1e8);
   v.integer("data", "batch", g.batch, 0, L::kMaxBatch);
 
   auto& f = c.forward;

@@ -66,6 +66,8 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const GeneratorSet
   f.set_attr("/", "forward_model", std::string(forward_method_name(s.method)));
   f.set_attr("/", "noise_rms", s.noise.relative_rms);
   f.set_attr("/", "noise_background", s.noise.background);
+  f.set_attr("/", "noise_tesla", s.noise.tesla_rms);
+  f.set_attr("/", "noise_Ms_A_per_m", s.noise.Ms_A_per_m);
   f.set_attr("/", "random", std::string("cuRAND Philox4x32-10, 7 uniform doubles per sample"));
   f.set_attr("/", "device", device);
   f.set_attr("/", "generator", std::string("magcnn-generate ") + MAGCNN_VERSION);
@@ -199,7 +201,8 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
   const std::string unit = f.attr_string(name, "unit").value_or("normalized");
   MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's " << name << " must be normalized, this one is in '" << unit << "'");
   s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
-  for (const auto& [key, level] : {std::pair<const char*, double*>{"noise_rms", &s.noise.relative_rms}, {"noise_background", &s.noise.background}}) {
+  for (const auto& [key, level] : {std::pair<const char*, double*>{"noise_rms", &s.noise.relative_rms}, {"noise_background", &s.noise.background},
+                                   {"noise_tesla", &s.noise.tesla_rms}, {"noise_Ms_A_per_m", &s.noise.Ms_A_per_m}}) {
     *level = f.attr_double("/", key).value_or(0.0);
     try {
       s.noise.validate();

@@ -95,7 +95,9 @@ Generator::Generator(Backend& backend, const GeneratorSettings& settings)
   options.output_stride = settings.finer_grid;
   options.axis = parse_field_axis(settings.field_axis);
   forward_ = std::make_unique<ForwardModel>(backend, geometry, fine, fine, options);
-  if (settings.noise.any()) noise_ = std::make_unique<FieldNoise>(backend, settings.noise, capacity_, settings.img_size, settings.img_size, real);
+  if (settings.noise.any())
+    noise_ = std::make_unique<FieldNoise>(backend, settings.noise, capacity_, settings.img_size, settings.img_size, real,
+                                          settings.thickness_over_standoff);
 
   uniforms_ = backend.uniform_stream(settings.seed);
   buf_ = std::make_unique<Buffers>();

@@ -118,7 +118,9 @@ struct AttributeReader {
   void number(const char* sec, const char* key, double& v, double lo, double hi) {
     const std::string attr = name(sec, key);
     // Keys added after format version 1 keep their defaults in the files written before them.
-    if ((attr == "data.noise_rms" || attr == "data.noise_background") && !r.f.attr_double("/", attr)) return;
+    if ((attr == "data.noise_rms" || attr == "data.noise_background" || attr == "data.noise_tesla" || attr == "data.noise_Ms_A_per_m") &&
+        !r.f.attr_double("/", attr))
+      return;
     v = r.number(attr.c_str());
     if (!(v >= lo && v <= hi)) outside(attr, shown(v), shown(lo) + ".." + shown(hi));
   }
