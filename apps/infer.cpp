@@ -55,6 +55,18 @@ std::vector<std::string> model_files(const std::vector<std::string>& given) {
     for (int64_t k = 1; fs::exists(fs::path(g) / ("member_" + std::to_string(k)) / "model.h5", ec); ++k)
       files.push_back((fs::path(g) / ("member_" + std::to_string(k)) / "model.h5").string());
     MAGCNN_REQUIRE(files.size() > before, "--model " << g << " is a folder without model.h5 or member_1/model.h5: give a model file or a run folder");
+    // An ensemble interrupted while training holds fewer members than it was made for, or one stopped
+    // mid-epoch: used as it is, it would be another ensemble than the one asked for.
+    const int64_t found = static_cast<int64_t>(files.size() - before);
+    for (std::size_t i = before; i < files.size(); ++i) {
+      const ModelFile m = load_model(files[i]);
+      MAGCNN_REQUIRE(m.config.training.ensemble == found && m.state.step_in_epoch == 0,
+                     "--model " << g << ": " << files[i]
+                                << (m.state.step_in_epoch != 0 ? " was stopped in the middle of an epoch"
+                                                               : " belongs to an ensemble of " + std::to_string(m.config.training.ensemble) +
+                                                                     " members, of which " + std::to_string(found) + " are there")
+                                << ": finish it with magcnn-train --resume --out " << g);
+    }
   }
   return files;
 }

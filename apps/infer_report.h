@@ -26,7 +26,8 @@ struct FigureSettings {
 std::string figure_path(const std::string& out, int64_t map, int64_t n);
 
 // How well an ensemble's spread predicts its error: the Pearson correlation, over pixels, of the spread
-// with |mean - truth|, over every pixel and over the film's (truth not zero).
+// with |mean - truth|, over every value and over the film's (the values whose truth is not zero, channel
+// by channel).
 struct SpreadAgreement {
   double all = 0, film = 0;
 };

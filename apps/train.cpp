@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
       config = first_member->config;
       if (*o_epochs) config.training.epochs = epochs;
       if (*o_loss) config.training.target_loss = target_loss;
-      data = first_member->data;
+      if (!*o_data) data = first_member->data;  // --data may name the same set moved, as for a resumed member
     } else {
       if (*o_epochs) config.training.epochs = epochs;
       if (*o_batch) config.training.batch_size = batch;
@@ -184,9 +184,9 @@ int main(int argc, char** argv) {
       if (*o_axis) config.data.field_axis = app::checked_field_axis(axis, "--field-axis");
       noise_flags.apply(config.data.noise);
     }
-    if (!resume_this && member > 0) {
+    if (!resume_this) {
       // Member k: the weights and the shuffling of seed + k - 1; the data are the same for all.
-      config.training.seed += static_cast<uint64_t>(member - 1);
+      if (member > 0) config.training.seed += static_cast<uint64_t>(member - 1);
       config.training.ensemble = members;
     }
     const bool generated = data == "generated";

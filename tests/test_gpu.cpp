@@ -394,25 +394,32 @@ TEST_F(Gpu, TrainingMatchesCpuAndRepeats) {
 TEST_F(Gpu, InferenceMatchesCpu) {
   const uint64_t seed = fresh_seed();
   std::mt19937_64 rng(seed);
-  NetworkConfig network;
-  network.base_channels = 8;
-  network.output_activation = "identity";
-  const ModelFile model = random_model_file(seed, network);
-  MapGrid grid;
-  grid.ny = 150;
-  grid.nx = 122;
-  grid.geometry = FilmGeometry{5e-9, 10e-9, 1e-9, 1e5};
-  InferenceOptions o;
-  o.predictor.tile = 36;
-  o.predictor.max_batch = 3;  // many passes: the lanes' ordering is what is tested
-  const int64_t n = 5, plane = grid.ny * grid.nx;
-  std::vector<float> field = uniform_values<float>(rng, n * plane, 1e-3);
-  std::vector<float> on_gpu(field.size()), on_cpu(field.size());
-  std::vector<ResidualReport> r_gpu(n), r_cpu(n);
-  Inference(*gpu, model, grid, o).run(field.data(), n, nullptr, on_gpu.data(), r_gpu.data());
-  Inference(*cpu, model, grid, o).run(field.data(), n, nullptr, on_cpu.data(), r_cpu.data());
-  EXPECT_LT(relative_l2(on_gpu, on_cpu), 1e-5);
-  for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(r_gpu[i].relative_l2, r_cpu[i].relative_l2, 1e-4 * r_cpu[i].relative_l2) << i;
+  // The amplitude model, and a vector model: three channels through the lanes, the resampling and the
+  // vector residual.
+  for (const TargetKind target : {TargetKind::Shape, TargetKind::Vector}) {
+    NetworkConfig network;
+    network.base_channels = 8;
+    network.output_activation = "identity";
+    fit_network_to_target(network, target);
+    ModelFile model = random_model_file(seed, network);
+    model.config.data.target = target;
+    MapGrid grid;
+    grid.ny = 150;
+    grid.nx = 122;
+    grid.geometry = FilmGeometry{5e-9, 10e-9, 1e-9, 1e5};
+    InferenceOptions o;
+    o.predictor.tile = 36;
+    o.predictor.max_batch = 3;  // many passes: the lanes' ordering is what is tested
+    const int64_t n = 5, plane = grid.ny * grid.nx, C = target_channels(target);
+    std::vector<float> field = uniform_values<float>(rng, n * plane, 1e-3);
+    std::vector<float> on_gpu(static_cast<std::size_t>(C) * field.size()), on_cpu(on_gpu.size());
+    std::vector<ResidualReport> r_gpu(n), r_cpu(n);
+    Inference(*gpu, model, grid, o).run(field.data(), n, nullptr, on_gpu.data(), r_gpu.data());
+    Inference(*cpu, model, grid, o).run(field.data(), n, nullptr, on_cpu.data(), r_cpu.data());
+    EXPECT_LT(relative_l2(on_gpu, on_cpu), 1e-5) << target_kind_name(target);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_NEAR(r_gpu[i].relative_l2, r_cpu[i].relative_l2, 1e-4 * r_cpu[i].relative_l2) << target_kind_name(target) << " " << i;
+  }
 }
 
 }  // namespace

@@ -588,6 +588,10 @@ TEST_F(InferProgram, EnsembleGivesTheMembersMeanAndSpread) {
   EXPECT_EQ(mixed.code, 1);
   EXPECT_NE(mixed.err.find("an ensemble's members predict the same"), std::string::npos) << mixed.err;
   EXPECT_FALSE(fs::exists(path("mixed.h5")));
+  // An ensemble's folder missing a member is not that ensemble.
+  fs::create_directories(path("partial/member_1"));
+  fs::copy_file(suite("ensemble/member_1/model.h5"), path("partial/member_1/model.h5"));
+  expect_refusal("--in " + training_set(), "belongs to an ensemble of 2 members, of which 1 are there", path("partial"));
 }
 
 // A residual that was not computed (--no-residual) leaves no residual datasets, only a root attribute

@@ -57,6 +57,26 @@ TEST_F(Io, TrainingSetRoundTrip) {
   expect_only({"set.h5"});
 }
 
+// A set made noisy records its noise, a level in tesla with its Ms, and is read back with it.
+TEST_F(Io, NoisySetRecordsItsNoise) {
+  auto cpu = make_cpu_backend();
+  GeneratorSettings s;
+  s.count = 4;
+  s.img_size = 8;
+  s.seed = fresh_seed();
+  s.noise = NoiseSettings{0.05, 0.01, 2e-6, 4.8e5};
+  SampleBatch batch;
+  Generator(*cpu, s).next(s.count, batch);
+  TrainingSetWriter writer(path("noisy.h5"), s, cpu->description());
+  writer.append(batch);
+  writer.commit();
+  const TrainingSet read = read_training_set(path("noisy.h5"));
+  EXPECT_EQ(read.noise.relative_rms, 0.05);
+  EXPECT_EQ(read.noise.background, 0.01);
+  EXPECT_EQ(read.noise.tesla_rms, 2e-6);
+  EXPECT_EQ(read.noise.Ms_A_per_m, 4.8e5);
+}
+
 // A set of B . u samples is stored as Bnv with its axis, and read back with it.
 TEST_F(Io, TrainingSetOfAnAxisRoundTrip) {
   auto cpu = make_cpu_backend();

@@ -227,6 +227,12 @@ TEST(Trainer, SeesADeadOutputAndDrawsAgain) {
   t.validate();
   EXPECT_FALSE(t.output_is_zero());
   EXPECT_EQ(t.redraw_if_dead(), 0);
+  // A run that learned for an epoch and then died is not drawn again: its checkpoint is what to keep.
+  ASSERT_TRUE(t.run_epoch(nullptr, nullptr));
+  EXPECT_EQ(t.redraw_if_dead(), 0);
+  t.parameters().values().upload(dead);
+  ASSERT_TRUE(t.run_epoch(nullptr, nullptr));
+  EXPECT_THROW(t.redraw_if_dead(), InvalidInput);
 }
 
 TEST(Trainer, RefusesImpossibleSettings) {

@@ -201,14 +201,14 @@ TrainingSet read_magcnn_layout(const h5::File& f) {
   const std::string unit = f.attr_string(name, "unit").value_or("normalized");
   MAGCNN_REQUIRE(unit == "normalized", f.path() << ": a training set's " << name << " must be normalized, this one is in '" << unit << "'");
   s.pixel_size_over_standoff = positive_attr(f, "pixel_size_over_standoff", 1.0);
+  // All four read, then checked together: a level in tesla is valid only with its Ms.
   for (const auto& [key, level] : {std::pair<const char*, double*>{"noise_rms", &s.noise.relative_rms}, {"noise_background", &s.noise.background},
-                                   {"noise_tesla", &s.noise.tesla_rms}, {"noise_Ms_A_per_m", &s.noise.Ms_A_per_m}}) {
+                                   {"noise_tesla", &s.noise.tesla_rms}, {"noise_Ms_A_per_m", &s.noise.Ms_A_per_m}})
     *level = f.attr_double("/", key).value_or(0.0);
-    try {
-      s.noise.validate();
-    } catch (const InvalidInput& e) {
-      throw InvalidInput(f.path() + ": attribute " + key + ": " + e.what());
-    }
+  try {
+    s.noise.validate();
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(f.path() + ": noise attributes: " + e.what());
   }
   s.thickness_over_standoff = positive_attr(f, "thickness_over_standoff", 0.1);
   s.b = f.read<float>(name);

@@ -58,6 +58,7 @@ struct Trainer::Impl {
   std::unique_ptr<Network> net, net_tail, net_val, net_val_tail;
   int64_t redraws = 0;  // dead starts drawn again (redraw_if_dead)
   Tensor m, v, scalars, counters, loss_sums, val_sums, keys, order;
+  Tensor out_squares;  // [n_val * out_channels]: the mean square of each validation output plane
   std::unique_ptr<SortPlan> sort;
   std::unique_ptr<StepGraph> step_full, step_tail, validation;
   std::function<void(int64_t)> refill;
@@ -106,6 +107,7 @@ struct Trainer::Impl {
     counters = Tensor(b, DType::I64, Shape{kern::kCounterCount});
     loss_sums = Tensor(b, DType::F64, Shape{steps});
     val_sums = Tensor(b, DType::F64, Shape{val_full + (val_tail > 0 ? 1 : 0)});
+    out_squares = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, n_val * spec.out_channels)});
     keys = Tensor(b, DType::F64, Shape{n_train});
     order = Tensor(b, DType::I32, Shape{n_train});
     sort = b.plan_sort(n_train);
@@ -171,6 +173,9 @@ struct Trainer::Impl {
       backend.reduce(kern::SquaredErrorSum<float>{n.output().as<float>(), target.as<float>(), count, per_t,
                                                   val_sums.data<double>(), nullptr, slot},
                      1);
+      // Every output plane's mean square, for output_is_zero: a dead network is silent on every map.
+      backend.reduce(kern::MapMeanSquare<float>{n.output().as<float>(), out_squares.data<double>() + first * spec.out_channels, H * W},
+                     count * spec.out_channels);
     };
     for (int64_t j = 0; j < val_full; ++j) pass(*net_val, j * Bv, j);
     if (val_tail > 0) pass(*net_val_tail, val_full * Bv, val_full);
@@ -224,22 +229,20 @@ void Trainer::initialize_weights(uint64_t weight_seed) {
 bool Trainer::output_is_zero() {
   Impl& t = *impl_;
   if (t.n_val == 0) return false;
-  // The last full validation batch and the partial one: a network that is silent on every map is
-  // silent on these; a live one is not, but by a measure-zero chance.
-  for (Network* n : {t.val_full > 0 ? t.net_val.get() : nullptr, t.net_val_tail.get()}) {
-    if (n == nullptr) continue;
-    const TensorView out = n->output();
-    std::vector<float> y(static_cast<std::size_t>(out.numel()));
-    t.backend.download(y.data(), out.data, out.bytes());
-    for (float v : y)
-      if (v != 0.0f) return false;
-  }
+  const std::vector<double> squares = t.out_squares.to_host<double>();
+  for (double v : squares)
+    if (v != 0.0) return false;
   return true;
 }
 
 int64_t Trainer::redraw_if_dead() {
   Impl& t = *impl_;
   if (!output_is_zero()) return 0;
+  // Only a run that never learned is drawn again: one that died later keeps its last checkpoint.
+  MAGCNN_REQUIRE(t.st.history.size() <= 1, "the network died in epoch " << t.st.history.back().epoch
+                                                << ": its output became zero on every validation map, and no gradient passes an inactive "
+                                                << "output ReLU, so it cannot learn again; training stopped with the previous epoch's "
+                                                << "checkpoint kept (start again with a lower learning rate)");
   ++t.redraws;
   MAGCNN_REQUIRE(t.redraws <= kMaxRedraws, "the network's output became zero on every validation map in "
                                                << kMaxRedraws + 1 << " starts: it cannot learn from these data with these settings "

@@ -78,13 +78,15 @@ class Trainer {
   // initialize(), with the weights drawn from `weight_seed` instead of the settings' seed (which still
   // shuffles): another draw for a start that cannot learn.
   void initialize_weights(uint64_t weight_seed);
-  // Whether the network's output was exactly zero on the validation maps in the last validate() (which
-  // run_epoch() ends with): an output ReLU inactive everywhere, through which no gradient reaches any
-  // weight again (a run that died, as some seeds' do in their first epoch). False without validation maps.
+  // Whether the network's output was exactly zero on every validation map in the last validate() (which
+  // run_epoch() ends with; measured on the device in the same pass): an output ReLU inactive
+  // everywhere, through which no gradient reaches any weight again (a run that died, as some seeds' do
+  // in their first epoch). False without validation maps.
   bool output_is_zero();
-  // After an epoch: when output_is_zero(), starts again from another draw of the weights (the k-th
-  // from stream kRedrawStream of the seed: the same seed dies and redraws the same way) and returns k;
-  // 0 when the network lives. InvalidInput after kMaxRedraws draws.
+  // After an epoch: when output_is_zero() after the first epoch of a run, starts again from another
+  // draw of the weights (the k-th from stream kRedrawStream of the seed: the same seed dies and redraws
+  // the same way) and returns k; 0 when the network lives. InvalidInput after kMaxRedraws draws, and
+  // for a run that dies later (it learned before: its last checkpoint is what to keep).
   static constexpr int64_t kMaxRedraws = 5;
   int64_t redraw_if_dead();
   // Continues from a checkpoint's state (the parameters set separately).
