@@ -169,6 +169,10 @@ std::string describe_noise(const NoiseSettings& noise) {
   return s;
 }
 
+std::filesystem::path ensemble_member_folder(const std::filesystem::path& root, int64_t k) {
+  return root / ("member_" + std::to_string(k));
+}
+
 CLI::Option* add_target_option(CLI::App& app, std::string& target) {
   return app
       .add_option("--target", target,

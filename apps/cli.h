@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -61,6 +62,9 @@ CLI::Validator number_range(double lo, double hi);
 uint64_t parse_seed(const std::string& text, const std::string& flag);
 // The text of --field-axis, checked (parse_field_axis), for data.field_axis; the message names the flag.
 std::string checked_field_axis(const std::string& text, const std::string& flag);
+// The run folder of member k (1-based) of an ensemble in `root` (magcnn-train --ensemble writes it,
+// magcnn-infer --model reads it).
+std::filesystem::path ensemble_member_folder(const std::filesystem::path& root, int64_t k);
 // --target shape|polar|vector [data.target] (magcnn-generate, magcnn-train).
 CLI::Option* add_target_option(CLI::App& app, std::string& target);
 // --noise-rms, --noise-background, --noise-tesla and --noise-Ms onto data.noise (magcnn-generate, magcnn-train).

@@ -80,12 +80,11 @@ int main(int argc, char** argv) {
         b_abs += std::fabs(v);
       }
       // A pixel is on the film where any channel of its target is non-zero (|m|, theta, or m's components).
-      const std::size_t pixels = batch_out.b.size(), channels = batch_out.target.size() / std::max<std::size_t>(pixels, 1);
-      for (std::size_t i = 0; i < pixels; ++i) {
-        const std::size_t sample = i / static_cast<std::size_t>(s.img_size * s.img_size), p = i % static_cast<std::size_t>(s.img_size * s.img_size);
+      const auto plane = static_cast<std::size_t>(s.img_size * s.img_size), channels = static_cast<std::size_t>(target_channels(s.target));
+      for (std::size_t i = 0; i < batch_out.b.size(); ++i) {
+        const std::size_t sample = i / plane, p = i % plane;
         bool on = false;
-        for (std::size_t c = 0; c < channels; ++c)
-          on = on || batch_out.target[(sample * channels + c) * static_cast<std::size_t>(s.img_size * s.img_size) + p] != 0;
+        for (std::size_t c = 0; c < channels; ++c) on = on || batch_out.target[(sample * channels + c) * plane + p] != 0;
         covered += on ? 1 : 0;
       }
       progress.update(done + batch_out.count);

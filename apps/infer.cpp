@@ -37,38 +37,45 @@ struct Chunk {
   std::vector<float> field, truth, prediction, spread;
 };
 
+// A model file --model names, and the ensemble folder it was found in (empty for a file or a single
+// run's folder) with the members found there.
+struct ModelSource {
+  std::string path, ensemble_folder;
+  int64_t members_found = 0;
+};
+
 // The model files --model names: files as given; a run folder gives its model.h5, or, for an ensemble
 // (magcnn-train --ensemble), its members' member_K/model.h5 in order.
-std::vector<std::string> model_files(const std::vector<std::string>& given) {
-  std::vector<std::string> files;
+std::vector<ModelSource> model_files(const std::vector<std::string>& given) {
+  std::vector<ModelSource> files;
   for (const std::string& g : given) {
     std::error_code ec;
     if (!fs::is_directory(g, ec)) {
-      files.push_back(g);
+      files.push_back(ModelSource{g, "", 0});
       continue;
     }
     if (fs::exists(fs::path(g) / "model.h5", ec)) {
-      files.push_back((fs::path(g) / "model.h5").string());
+      files.push_back(ModelSource{(fs::path(g) / "model.h5").string(), "", 0});
       continue;
     }
-    const std::size_t before = files.size();
-    for (int64_t k = 1; fs::exists(fs::path(g) / ("member_" + std::to_string(k)) / "model.h5", ec); ++k)
-      files.push_back((fs::path(g) / ("member_" + std::to_string(k)) / "model.h5").string());
-    MAGCNN_REQUIRE(files.size() > before, "--model " << g << " is a folder without model.h5 or member_1/model.h5: give a model file or a run folder");
-    // An ensemble interrupted while training holds fewer members than it was made for, or one stopped
-    // mid-epoch: used as it is, it would be another ensemble than the one asked for.
-    const int64_t found = static_cast<int64_t>(files.size() - before);
-    for (std::size_t i = before; i < files.size(); ++i) {
-      const ModelFile m = load_model(files[i]);
-      MAGCNN_REQUIRE(m.config.training.ensemble == found && m.state.step_in_epoch == 0,
-                     "--model " << g << ": " << files[i]
-                                << (m.state.step_in_epoch != 0 ? " was stopped in the middle of an epoch"
-                                                               : " belongs to an ensemble of " + std::to_string(m.config.training.ensemble) +
-                                                                     " members, of which " + std::to_string(found) + " are there")
-                                << ": finish it with magcnn-train --resume --out " << g);
-    }
+    int64_t found = 0;
+    while (fs::exists(app::ensemble_member_folder(g, found + 1) / "model.h5", ec)) ++found;
+    MAGCNN_REQUIRE(found > 0, "--model " << g << " is a folder without model.h5 or member_1/model.h5: give a model file or a run folder");
+    for (int64_t k = 1; k <= found; ++k) files.push_back(ModelSource{(app::ensemble_member_folder(g, k) / "model.h5").string(), g, found});
   }
   return files;
+}
+
+// An ensemble interrupted while training holds fewer members than it was made for, or one stopped
+// mid-epoch: used as it is, it would be another ensemble than the one asked for.
+void require_whole_ensemble(const ModelSource& source, const ModelFile& m) {
+  if (source.ensemble_folder.empty()) return;
+  MAGCNN_REQUIRE(m.config.training.ensemble == source.members_found && m.state.step_in_epoch == 0,
+                 "--model " << source.ensemble_folder << ": " << source.path
+                            << (m.state.step_in_epoch != 0 ? " was stopped in the middle of an epoch"
+                                                           : " belongs to an ensemble of " + std::to_string(m.config.training.ensemble) +
+                                                                 " members, of which " + std::to_string(source.members_found) + " are there")
+                            << ": finish it with magcnn-train --resume --out " << source.ensemble_folder);
 }
 
 // Adds `values` to an ensemble's running sums (float maps, double sums).
@@ -161,14 +168,18 @@ int main(int argc, char** argv) {
   return app::run(app, argc, argv, [&] {
     MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
     const Config config = app::load_config(common);
-    const std::vector<std::string> model_paths = model_files(model_args);
+    const std::vector<ModelSource> sources = model_files(model_args);
+    std::vector<std::string> model_paths;
+    for (const ModelSource& s : sources) model_paths.push_back(s.path);
     std::vector<std::string> inputs{in};
     inputs.insert(inputs.end(), model_paths.begin(), model_paths.end());
     if (!truth_path.empty()) inputs.push_back(truth_path);
     app::check_output(common, inputs);
     std::vector<ModelFile> members;
-    for (const std::string& p : model_paths) {
+    for (const ModelSource& source : sources) {
+      const std::string& p = source.path;
       members.push_back(load_model(p));
+      require_whole_ensemble(source, members.back());
       const ModelFile& a = members.front();
       const ModelFile& b = members.back();
       MAGCNN_REQUIRE(a.config.data.target == b.config.data.target && same_axis(parse_field_axis(a.config.data.field_axis),

@@ -59,10 +59,18 @@ class SetFiller {
   std::vector<float> stage_;
 };
 
-// A folder made here and still empty when the run fails (before its first checkpoint) is removed
-// again: a refused run leaves nothing behind.
+// A run folder, made here when missing (its parent must exist), and removed again when still empty as
+// the run fails (before its first checkpoint): a refused run leaves nothing behind.
 struct MadeFolder {
-  fs::path path;
+  fs::path path;  // set when this made it
+  void make(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) return;
+    MAGCNN_REQUIRE(dir.parent_path().empty() || fs::is_directory(dir.parent_path(), ec),
+                   "cannot make run folder " << dir.string() << ": " << dir.parent_path().string() << " does not exist");
+    MAGCNN_REQUIRE(fs::create_directory(dir, ec), "cannot make run folder " << dir.string() << ": " << ec.message());
+    path = dir;
+  }
   ~MadeFolder() {
     std::error_code ignored;
     if (!path.empty() && fs::is_empty(path, ignored)) fs::remove(path, ignored);
@@ -136,8 +144,9 @@ int main(int argc, char** argv) {
                    out_dir << " already holds a run (" << model_path << "): pass --resume to continue it, or choose another --out");
     ModelFile checkpoint;
     const auto refuse_changes = [&] {
-      for (CLI::Option* o : {o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis, noise_flags.o_rms, noise_flags.o_background,
-                             noise_flags.o_tesla, noise_flags.o_Ms})
+      std::vector<CLI::Option*> fixed{o_batch, o_lr, o_target, o_seed, o_schedule, o_wd, o_fresh, o_axis};
+      for (CLI::Option* o : noise_flags.options()) fixed.push_back(o);
+      for (CLI::Option* o : fixed)
         MAGCNN_REQUIRE(!*o, o->get_name() << " cannot change a run being resumed (it continues exactly as it started)");
     };
     if (resume_this) {
@@ -198,12 +207,7 @@ int main(int argc, char** argv) {
     MAGCNN_REQUIRE(spec.in_channels == 1, "this release trains on one field channel (in_channels = 1), not " << spec.in_channels);
     TrainSettings settings = TrainSettings::from(config.training);
     MadeFolder made;
-    if (!fs::exists(run, ec)) {
-      MAGCNN_REQUIRE(run.parent_path().empty() || fs::is_directory(run.parent_path(), ec),
-                     "cannot make run folder " << out_dir << ": " << run.parent_path().string() << " does not exist");
-      MAGCNN_REQUIRE(fs::create_directory(run, ec), "cannot make run folder " << out_dir << ": " << ec.message());
-      made.path = run;
-    }
+    made.make(run);
     check_output_path(model_path);
     auto backend = app::open_backend(common);
 
@@ -390,7 +394,7 @@ int main(int argc, char** argv) {
     // An ensemble's run folder holds member_1 ... member_K; resuming reads K from its first member.
     int64_t members = *o_ensemble ? ensemble : base.training.ensemble;
     std::optional<ModelFile> first;
-    const fs::path first_model = root / "member_1" / "model.h5";
+    const fs::path first_model = app::ensemble_member_folder(root, 1) / "model.h5";
     if (resume && fs::exists(first_model, ec)) {
       first = load_model(first_model.string());
       MAGCNN_REQUIRE(!*o_ensemble || ensemble == first->config.training.ensemble,
@@ -405,15 +409,10 @@ int main(int argc, char** argv) {
     MAGCNN_REQUIRE(!fs::exists(root / "model.h5", ec), common.out << " holds a single run (model.h5), not an ensemble: choose another --out");
     MAGCNN_REQUIRE(!resume || first, "--resume: " << first_model.string() << " does not exist: no ensemble to resume");
     MadeFolder made;
-    if (!fs::exists(root, ec)) {
-      MAGCNN_REQUIRE(root.parent_path().empty() || fs::is_directory(root.parent_path(), ec),
-                     "cannot make run folder " << common.out << ": " << root.parent_path().string() << " does not exist");
-      MAGCNN_REQUIRE(fs::create_directory(root, ec), "cannot make run folder " << common.out << ": " << ec.message());
-      made.path = root;
-    }
+    made.make(root);
     MAGCNN_REQUIRE(fs::is_directory(root, ec), "--out " << common.out << " exists and is not a folder");
     for (int64_t k = 1; k <= members; ++k) {
-      const fs::path dir = root / ("member_" + std::to_string(k));
+      const fs::path dir = app::ensemble_member_folder(root, k);
       const bool started = fs::exists(dir / "model.h5", ec);
       app::say(common, "ensemble member " + std::to_string(k) + " of " + std::to_string(members) + ": " + dir.string() +
                            (resume && started ? " (resumed)" : ""));

@@ -32,6 +32,12 @@ bool solve3(std::array<std::array<double, 3>, 3> g, std::array<double, 3> r, std
   return true;
 }
 
+// The azimuth of (x, y), in [0, 2 pi).
+double azimuth_rad(double y, double x) {
+  const double phi = std::atan2(y, x);
+  return phi < 0 ? phi + 2 * M_PI : phi;
+}
+
 }  // namespace
 
 FieldResidual::FieldResidual(Backend& backend, const FilmGeometry& geometry, int64_t ny, int64_t nx, FieldUnit unit, int64_t max_maps,
@@ -144,8 +150,7 @@ void FieldResidual::evaluate_vector(int64_t count, const float* m, const float* 
       for (int c = 0; c < 3; ++c) sum[c] += mi[c * plane + p];
     const double norm = std::sqrt(sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]);
     r.theta_rad = norm > 0 ? std::acos(std::clamp(sum[2] / norm, -1.0, 1.0)) : 0.0;
-    r.phi_rad = std::atan2(sum[1], sum[0]);
-    if (r.phi_rad < 0) r.phi_rad += 2 * M_PI;
+    r.phi_rad = azimuth_rad(sum[1], sum[0]);
   }
 }
 
@@ -187,8 +192,7 @@ ResidualReport FieldResidual::fit(const float* const F[3], const float* measured
     if (report.scale > 0) u = {c[0] / report.scale, c[1] / report.scale, c[2] / report.scale};
   }
   report.theta_rad = std::acos(std::clamp(u[2], -1.0, 1.0));
-  report.phi_rad = std::atan2(u[1], u[0]);
-  if (report.phi_rad < 0) report.phi_rad += 2 * M_PI;
+  report.phi_rad = azimuth_rad(u[1], u[0]);
   compare(F, u, measured, report);
   if (report.fitted && report.empty) report.scale = 0;
   return report;
@@ -232,8 +236,7 @@ ResidualReport FieldResidual::fit_polar(const float* const G[3], const float* me
       a1 = 1;
     }
   }
-  report.phi_rad = std::atan2(a2, a1);
-  if (report.phi_rad < 0) report.phi_rad += 2 * M_PI;
+  report.phi_rad = azimuth_rad(a2, a1);
   compare(G, {a1, a2, 1.0}, measured, report);
   return report;
 }

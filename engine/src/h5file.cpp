@@ -584,6 +584,11 @@ std::optional<uint64_t> File::attr_uint64(const std::string& object, const std::
   return v;
 }
 
+bool File::has_attr(const std::string& object, const std::string& name) const {
+  int64_t points = 0;
+  return open_attr(object, name, points).has_value();
+}
+
 std::optional<std::string> File::attr_string(const std::string& object, const std::string& name) const {
   const std::optional<Id> attr = open_single_attr(object, name);
   if (!attr) return std::nullopt;

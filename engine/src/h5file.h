@@ -149,6 +149,8 @@ class File {
   std::optional<uint64_t> attr_uint64(const std::string& object, const std::string& name) const;
   // nullopt when absent; InvalidInput when present but not one string.
   std::optional<std::string> attr_string(const std::string& object, const std::string& name) const;
+  // Whether `object` has the attribute `name`, whatever it holds.
+  bool has_attr(const std::string& object, const std::string& name) const;
 
   // Closes the file, flushing everything; throws when that fails (a full disk, a file-size limit).
   void close();

@@ -247,7 +247,7 @@ struct PredictionWriter::Impl {
   int64_t written = 0;
   Impl(const std::string& path, const PredictionHeader& h, const std::vector<std::string>& inputs)
       : header(h),
-        channels(h.target == "vector" ? 3 : 1),
+        channels(target_channels(parse_target_kind(h.target))),
         out(path, inputs, 4.0 * static_cast<double>(channels * h.n * (h.ensemble > 1 ? 2 : 1)) * static_cast<double>(h.ny * h.nx) + 1e5),
         file(h5::File::create(out.temporary(), out.path(), true)) {}
 };
@@ -257,9 +257,8 @@ PredictionWriter::PredictionWriter(const std::string& path, const PredictionHead
                  "a prediction file of " << h.n << " map(s) of " << h.ny << " x " << h.nx << (h.batched ? "" : ", unbatched"));
   impl_ = std::make_unique<Impl>(path, h, inputs);
   h5::File& f = impl_->file;
-  MAGCNN_REQUIRE(h.target == "shape" || h.target == "polar" || h.target == "vector",
-                 "a prediction of target '" << h.target << "': shape, polar or vector");
-  const bool polar = h.target == "polar", vector = h.target == "vector";
+  const TargetKind target = parse_target_kind(h.target);
+  const bool polar = target == TargetKind::Polar, vector = target == TargetKind::Vector;
   // The vector target as magnetization maps (mx, my, mz, the layout magcnn-forward reads); the others
   // as one dataset.
   const std::vector<std::string> names = vector ? std::vector<std::string>{"mx", "my", "mz"} : std::vector<std::string>{polar ? "theta" : "m"};

@@ -108,19 +108,23 @@ struct AttributeReader {
   [[noreturn]] void outside(const std::string& attr, const std::string& value, const std::string& range) const {
     throw InvalidInput(path + ": model attribute '" + attr + "' = " + value + " is outside " + range + ": a damaged model file");
   }
+  // Keys added after format version 1 keep their defaults in the files written before them.
+  bool kept_default(const std::string& attr) const {
+    static const char* const kAddedLater[] = {"data.field_axis",  "data.noise_rms",        "data.noise_background",
+                                              "data.noise_tesla", "data.noise_Ms_A_per_m", "training.ensemble"};
+    for (const char* later : kAddedLater)
+      if (attr == later) return !r.f.has_attr("/", attr);
+    return false;
+  }
   void integer(const char* sec, const char* key, int64_t& v, int64_t lo, int64_t hi) {
     const std::string attr = name(sec, key);
-    // Keys added after format version 1 keep their defaults in the files written before them.
-    if (attr == "training.ensemble" && !r.f.attr_double("/", attr)) return;
+    if (kept_default(attr)) return;
     v = r.integer(attr.c_str());
     if (v < lo || v > hi) outside(attr, std::to_string(v), std::to_string(lo) + ".." + std::to_string(hi));
   }
   void number(const char* sec, const char* key, double& v, double lo, double hi) {
     const std::string attr = name(sec, key);
-    // Keys added after format version 1 keep their defaults in the files written before them.
-    if ((attr == "data.noise_rms" || attr == "data.noise_background" || attr == "data.noise_tesla" || attr == "data.noise_Ms_A_per_m") &&
-        !r.f.attr_double("/", attr))
-      return;
+    if (kept_default(attr)) return;
     v = r.number(attr.c_str());
     if (!(v >= lo && v <= hi)) outside(attr, shown(v), shown(lo) + ".." + shown(hi));
   }
@@ -133,8 +137,7 @@ struct AttributeReader {
   }
   template <class Check>
   void text(const char* sec, const char* key, std::string& v, Check check) {
-    // Keys added after format version 1 keep their defaults in the files written before them.
-    if (name(sec, key) == "data.field_axis" && !r.f.attr_string("/", "data.field_axis")) return;
+    if (kept_default(name(sec, key))) return;
     v = checked(name(sec, key), check);
   }
   template <class T, class Parse, class Name>

@@ -212,18 +212,15 @@ int64_t Trainer::steps_per_epoch() const { return impl_->steps; }
 const std::vector<EpochRecord>& Trainer::history() const { return impl_->st.history; }
 void Trainer::set_epoch_data(std::function<void(int64_t)> refill) { impl_->refill = std::move(refill); }
 
-void Trainer::initialize() {
+void Trainer::initialize() { initialize_weights(impl_->s.seed); }
+
+void Trainer::initialize_weights(uint64_t weight_seed) {
   Impl& t = *impl_;
-  t.params.initialize(t.s.seed);
+  t.params.initialize(weight_seed);
   t.m.zero();
   t.v.zero();
   t.st = TrainerState{};
   t.set_counters(0, 0);
-}
-
-void Trainer::initialize_weights(uint64_t weight_seed) {
-  initialize();
-  impl_->params.initialize(weight_seed);
 }
 
 bool Trainer::output_is_zero() {
