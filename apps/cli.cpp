@@ -133,23 +133,34 @@ void NoiseFlags::add(CLI::App& app) {
   o_Ms = app.add_option("--noise-Ms", Ms, "the films' Ms in A/m, which a noise level in tesla needs [data.noise_Ms_A_per_m]");
 }
 
-void NoiseFlags::apply(NoiseSettings& noise) const {
-  if (*o_rms) noise.relative_rms = rms;
-  if (*o_background) noise.background = background;
-  if (*o_tesla) noise.tesla_rms = tesla;
-  if (*o_Ms) noise.Ms_A_per_m = Ms;
-  // Each flag checked alone, so that the message names the flag whose value is wrong.
-  const auto check = [](const char* flag, const NoiseSettings& one) {
+NoiseOverrides NoiseFlags::given_values() const {
+  NoiseOverrides o;
+  if (*o_rms) o.relative_rms = rms;
+  if (*o_background) o.background = background;
+  if (*o_tesla) o.tesla_rms = tesla;
+  if (*o_Ms) o.Ms_A_per_m = Ms;
+  return o;
+}
+
+void NoiseFlags::apply(NoiseSettings& noise) const { apply_noise(given_values(), noise); }
+
+void apply_noise(const NoiseOverrides& given, NoiseSettings& noise, const Spelling& spell) {
+  if (given.relative_rms) noise.relative_rms = *given.relative_rms;
+  if (given.background) noise.background = *given.background;
+  if (given.tesla_rms) noise.tesla_rms = *given.tesla_rms;
+  if (given.Ms_A_per_m) noise.Ms_A_per_m = *given.Ms_A_per_m;
+  // Each value checked alone, so that the message names the option whose value is wrong.
+  const auto check = [&](const char* flag, const NoiseSettings& one) {
     try {
       one.validate();
     } catch (const InvalidInput& e) {
-      throw InvalidInput(std::string(flag) + ": " + e.what());
+      throw InvalidInput(spell(flag) + ": " + e.what());
     }
   };
-  if (*o_rms) check("--noise-rms", NoiseSettings{rms, 0});
-  if (*o_background) check("--noise-background", NoiseSettings{0, background});
-  if (*o_tesla) check("--noise-tesla", NoiseSettings{0, 0, tesla, 1.0});
-  if (*o_Ms) check("--noise-Ms", NoiseSettings{0, 0, 1e-9, Ms});
+  if (given.relative_rms) check("--noise-rms", NoiseSettings{*given.relative_rms, 0});
+  if (given.background) check("--noise-background", NoiseSettings{0, *given.background});
+  if (given.tesla_rms) check("--noise-tesla", NoiseSettings{0, 0, *given.tesla_rms, 1.0});
+  if (given.Ms_A_per_m) check("--noise-Ms", NoiseSettings{0, 0, 1e-9, *given.Ms_A_per_m});
   noise.validate();
 }
 

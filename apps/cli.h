@@ -15,6 +15,7 @@
 #include "magcnn/backend.h"
 #include "magcnn/config.h"
 #include "magcnn/dataset_io.h"
+#include "overrides.h"
 
 namespace magcnn::app {
 
@@ -76,6 +77,7 @@ struct NoiseFlags {
   CLI::Option* o_Ms = nullptr;
   void add(CLI::App& app);
   void apply(NoiseSettings& noise) const;
+  NoiseOverrides given_values() const;
   bool given() const { return *o_rms || *o_background || *o_tesla || *o_Ms; }
   std::vector<CLI::Option*> options() const { return {o_rms, o_background, o_tesla, o_Ms}; }
 };

@@ -24,6 +24,15 @@ std::atomic<int> g_count{0};
 std::atomic<bool> g_slot_used[kSlots];
 char g_slot_path[kSlots][kPathMax];
 std::mutex g_registration;  // between registering threads; the handler never takes it
+// The host's poll on this thread (InterruptPollScope), and the signal it returned, kept once seen.
+thread_local InterruptPollScope::Poll t_poll = nullptr;
+thread_local void* t_poll_context = nullptr;
+thread_local int t_polled_signal = 0;
+
+int polled_signal() {
+  if (t_polled_signal == 0 && t_poll != nullptr) t_polled_signal = t_poll(t_poll_context);
+  return t_polled_signal;
+}
 
 void write_stderr(const char* text) {
   const ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
@@ -94,7 +103,10 @@ void reset_interrupt_handling_in_child() {
   g_count.store(0);
 }
 
-int interrupt_signal() { return g_signal.load(); }
+int interrupt_signal() {
+  const int s = g_signal.load();
+  return s != 0 ? s : polled_signal();
+}
 
 void request_interrupt(int signal_number) {
   g_signal.store(signal_number);
@@ -104,10 +116,23 @@ void request_interrupt(int signal_number) {
 void clear_interrupt() {
   g_signal.store(0);
   g_count.store(0);
+  t_polled_signal = 0;
 }
 
 void throw_if_interrupted() {
-  if (const int s = g_signal.load()) throw Interrupted(s);
+  if (const int s = interrupt_signal()) throw Interrupted(s);
+}
+
+InterruptPollScope::InterruptPollScope(Poll poll, void* context) : previous_poll_(t_poll), previous_context_(t_poll_context) {
+  t_poll = poll;
+  t_poll_context = context;
+  t_polled_signal = 0;
+}
+
+InterruptPollScope::~InterruptPollScope() {
+  t_poll = previous_poll_;
+  t_poll_context = previous_context_;
+  t_polled_signal = 0;
 }
 
 TemporaryFileRegistration::TemporaryFileRegistration(const std::string& path) {

@@ -50,6 +50,23 @@ void clear_interrupt();
 // Throws Interrupted when a stop was requested.
 void throw_if_interrupted();
 
+// For a host that handles signals itself (the Python module: the interpreter's handler runs only when
+// the interpreter does): while a scope lives, interrupt_signal() and throw_if_interrupted() on its
+// thread also ask `poll`, which returns a signal number to stop for, or 0. Thread-local: another
+// thread's engine calls are not stopped, and no process-wide state changes.
+class InterruptPollScope {
+ public:
+  using Poll = int (*)(void* context);
+  InterruptPollScope(Poll poll, void* context);
+  ~InterruptPollScope();
+  InterruptPollScope(const InterruptPollScope&) = delete;
+  InterruptPollScope& operator=(const InterruptPollScope&) = delete;
+
+ private:
+  Poll previous_poll_;
+  void* previous_context_;
+};
+
 // A temporary file that the second signal's immediate exit must remove; registered for its lifetime.
 class TemporaryFileRegistration {
  public:
