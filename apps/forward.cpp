@@ -15,13 +15,6 @@
 
 namespace {
 
-// Maps per device call: workspaces of about 1 GB (three padded planes of 2H x 2W each per map).
-int64_t batch_for(const magcnn::Backend& backend, int64_t n, int64_t ny, int64_t nx) {
-  const double per_map = 12.0 * static_cast<double>(ny) * static_cast<double>(nx) *
-                         (backend.preferred_real() == magcnn::DType::F64 ? 8 : 4);
-  return std::clamp<int64_t>(static_cast<int64_t>(std::min(1e9 / per_map, 1e9)), 1, n);
-}
-
 // The axis of --component (z, x, y) or of --nv-axis ("THETA,PHI" in degrees or "UX,UY,UZ").
 magcnn::FieldAxis parse_axis(const std::string& component, const std::string& nv_axis, bool nv_given) {
   using magcnn::InvalidInput;
@@ -75,7 +68,7 @@ int main(int argc, char** argv) {
     ForwardOptions options;
     options.method = m;
     options.axis = axis;
-    options.max_batch = batch_for(*backend, n, ny, nx);
+    options.max_batch = ForwardModel::suggested_batch(*backend, n, ny, nx);
     char line[400];
     std::snprintf(line, sizeof line,
                   "%lld map(s) of %lld x %lld: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m, Ms = %.4g A/m, %s model, %s",

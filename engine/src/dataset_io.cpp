@@ -329,19 +329,44 @@ void MagnetizationFile::read(int64_t first, int64_t count, double* mx, double* m
       m.file.read_rows(names[c], 0, m.ny, out[c]);
     }
   }
-  const int64_t values = count * m.ny * m.nx;
-  const double limit = (1 + m.tolerance) * (1 + m.tolerance);
-  for (int c = 0; c < 3; ++c) require_finite_maps(out[c], values, m.ny, m.nx, first, m.file.path() + ": " + names[c]);
+  check_unit_magnetization(mx, my, mz, count * m.ny * m.nx, m.ny, m.nx, first, m.tolerance, m.least_precise_type, m.file.path());
+}
+
+namespace {
+template <class T>
+void check_unit_magnetization_of(const T* mx, const T* my, const T* mz, int64_t values, int64_t ny, int64_t nx, int64_t first_map,
+                                 double tolerance, const std::string& type_name, const std::string& what) {
+  const T* c[3] = {mx, my, mz};
+  const char* names[3] = {"mx", "my", "mz"};
+  for (int k = 0; k < 3; ++k) require_finite_maps(c[k], values, ny, nx, first_map, what + ": " + names[k]);
+  const double limit = (1 + tolerance) * (1 + tolerance);
   for (int64_t i = 0; i < values; ++i) {
     const double x = mx[i], y = my[i], z = mz[i], norm2 = x * x + y * y + z * z;
     if (norm2 <= limit) continue;
     std::ostringstream o;
     o.precision(2);
-    o << m.tolerance;
-    throw InvalidInput(m.file.path() + ": |m| = " + precise(std::sqrt(norm2)) + " at " + map_position(i, m.ny, m.nx, first) +
-                       " is above 1 by more than the rounding of " + m.least_precise_type + " values (" + o.str() +
+    o << tolerance;
+    throw InvalidInput(what + ": |m| = " + precise(std::sqrt(norm2)) + " at " + map_position(i, ny, nx, first_map) +
+                       " is above 1 by more than the rounding of " + type_name + " values (" + o.str() +
                        "): m is the unit magnetization M / Ms, |m| <= 1");
   }
+}
+}  // namespace
+
+void check_finite_maps(const float* values, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what) {
+  require_finite_maps(values, count, ny, nx, first_map, what);
+}
+void check_finite_maps(const double* values, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what) {
+  require_finite_maps(values, count, ny, nx, first_map, what);
+}
+
+void check_unit_magnetization(const double* mx, const double* my, const double* mz, int64_t values, int64_t ny, int64_t nx,
+                              int64_t first_map, double tolerance, const std::string& type_name, const std::string& what) {
+  check_unit_magnetization_of(mx, my, mz, values, ny, nx, first_map, tolerance, type_name, what);
+}
+void check_unit_magnetization(const float* mx, const float* my, const float* mz, int64_t values, int64_t ny, int64_t nx,
+                              int64_t first_map, double tolerance, const std::string& type_name, const std::string& what) {
+  check_unit_magnetization_of(mx, my, mz, values, ny, nx, first_map, tolerance, type_name, what);
 }
 
 MagnetizationMaps read_magnetization(const std::string& path) {

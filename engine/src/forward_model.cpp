@@ -185,6 +185,12 @@ void check_sizes(int64_t ny, int64_t nx, const ForwardOptions& options) {
 
 }  // namespace
 
+int64_t ForwardModel::suggested_batch(const Backend& backend, int64_t n, int64_t ny, int64_t nx) {
+  // Three padded planes of 2H x 2W each per map, in the backend's real type.
+  const double per_map = 12.0 * static_cast<double>(ny) * static_cast<double>(nx) * (backend.preferred_real() == DType::F64 ? 8 : 4);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(1e9 / per_map, 1e9)), 1, std::max<int64_t>(n, 1));
+}
+
 double ForwardModel::memory_bytes(const Backend& backend, int64_t ny, int64_t nx, const ForwardOptions& options) {
   check_sizes(ny, nx, options);
   const double es = static_cast<double>(dtype_size(options.dtype_from_backend ? backend.preferred_real() : options.dtype));

@@ -96,6 +96,18 @@ class MagnetizationFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// Throws InvalidInput at the first value of `values` (maps of ny x nx, the first numbered first_map) that
+// is not finite, or whose |m| exceeds 1 + tolerance (the rounding of values of `type_name`); `what`
+// names the maps' source in the message.
+void check_unit_magnetization(const double* mx, const double* my, const double* mz, int64_t values, int64_t ny, int64_t nx,
+                              int64_t first_map, double tolerance, const std::string& type_name, const std::string& what);
+void check_unit_magnetization(const float* mx, const float* my, const float* mz, int64_t values, int64_t ny, int64_t nx,
+                              int64_t first_map, double tolerance, const std::string& type_name, const std::string& what);
+
+// Throws InvalidInput at the first value that is not finite, naming its map, row and column.
+void check_finite_maps(const float* values, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what);
+void check_finite_maps(const double* values, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what);
+
 // All maps of a file at once (tests and small inputs).
 struct MagnetizationMaps {
   int64_t n = 0, ny = 0, nx = 0;

@@ -97,6 +97,9 @@ class ForwardModel {
   // About how many bytes of the backend's memory a model takes at its peak (construction), for the check
   // above and for callers choosing max_batch.
   static double memory_bytes(const Backend& backend, int64_t ny, int64_t nx, const ForwardOptions& options);
+  // Maps per compute() call for n maps of ny x nx: workspaces of about 1 GB, at least 1, at most n (what
+  // magcnn-forward and the Python module use, so that both plan the same transforms).
+  static int64_t suggested_batch(const Backend& backend, int64_t n, int64_t ny, int64_t nx);
   // The largest map side accepted (cuFFT's sizes are 32-bit; no memory holds such a map anyway).
   static constexpr int64_t kMaxSide = int64_t{1} << 24;
 
