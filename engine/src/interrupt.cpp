@@ -129,6 +129,8 @@ InterruptPollScope::InterruptPollScope(Poll poll, void* context) : previous_poll
   t_polled_signal = 0;
 }
 
+void InterruptPollScope::request(int signal_number) { t_polled_signal = signal_number; }
+
 InterruptPollScope::~InterruptPollScope() {
   t_poll = previous_poll_;
   t_poll_context = previous_context_;

@@ -42,7 +42,7 @@ class PyForwardModel {
  public:
   // max_batch 0: the batch magcnn-forward takes for `expected_maps` maps.
   PyForwardModel(int64_t ny, int64_t nx, const FilmGeometry& geometry, const std::string& method, const FieldAxis& axis,
-                 const std::string& unit, const std::string& device, int64_t max_batch, int64_t expected_maps = 1) {
+                 const std::string& unit, const std::string& device, int64_t max_batch, int64_t expected_maps = 0) {
     MAGCNN_REQUIRE(ny >= 1 && nx >= 1 && ny <= ForwardModel::kMaxSide && nx <= ForwardModel::kMaxSide,
                    "shape (" << ny << ", " << nx << "): each side from 1 to " << ForwardModel::kMaxSide);
     MAGCNN_REQUIRE(max_batch >= 1 || (max_batch == 0 && expected_maps >= 1), "max_batch=" << max_batch << ": 1 or more");
@@ -220,6 +220,10 @@ computes in double there) and float32 on the GPU. C-contiguous arrays of that ty
 without a copy; any other real array (another dtype, strided, a view) is converted once. Releases the
 GIL; Ctrl-C stops it between batches (KeyboardInterrupt). ValueError for a wrong shape, a value that is
 not finite or an |m| above 1, naming the map, row and column.)")
+      .def(
+          "reads_in_place",
+          [](const PyForwardModel& model, py::handle array) { return reads_in_place(array, model.dtype() == "float64"); },
+          py::arg("array"), "Whether a call reads `array` where it is, without a copy (C-contiguous, of the model's dtype).")
       .def_property_readonly("shape", &PyForwardModel::shape, "(H, W) of the maps")
       .def_property_readonly("padded_shape", &PyForwardModel::padded_shape, "the zero-padded FFT grid (P, Q)")
       .def_property_readonly("device", &PyForwardModel::device, "where it runs")

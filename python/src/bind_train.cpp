@@ -1,6 +1,7 @@
 // magcnn.train: magcnn-train's run (train_run.h, the same code), with keyword arguments for its flags
 // and a Python callable for progress.
 #include <chrono>
+#include <csignal>
 #include <string>
 
 #include "bindings.h"
@@ -10,6 +11,17 @@
 
 namespace magcnn::py_binding {
 namespace {
+
+// A Ctrl-C that Python delivers inside the callback (its handlers run whenever Python code does) stops
+// training as one seen between steps does: with a checkpoint. Any other exception propagates.
+void call_progress(const py::object& progress, const py::dict& event) {
+  try {
+    progress(event);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+    InterruptPollScope::request(SIGINT);
+  }
+}
 
 template <class T>
 void set_if_given(std::optional<T>& target, const py::object& value) {
@@ -74,7 +86,10 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
   hooks.progress_bars = false;
   if (!quiet) {
     py::object print = py::module_::import("builtins").attr("print");
-    hooks.say = [print](const std::string& line) { call_with_gil(print, line, py::arg("flush") = true); };
+    hooks.say = [print](const std::string& line) {
+      py::gil_scoped_acquire gil;
+      print(line, py::arg("flush") = true);
+    };
   }
   if (!progress.is_none()) {
     auto last = std::make_shared<std::chrono::steady_clock::time_point>();
@@ -90,14 +105,14 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
       event["epoch"] = epoch;
       event["step"] = step;
       event["steps"] = steps;
-      progress(event);
+      call_progress(progress, event);
     };
     hooks.epoch = [progress](int64_t member, const EpochRecord& r) {
       py::gil_scoped_acquire gil;
       py::dict event = epoch_record(r);
       event["kind"] = "epoch";
       event["member"] = member;
-      progress(event);
+      call_progress(progress, event);
     };
   }
   const app::TrainOutcome outcome = released([&] { return app::train_run(request, hooks); });

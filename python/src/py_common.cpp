@@ -71,7 +71,18 @@ MapsArgument maps_argument(py::handle value, const char* name, bool want_double)
 }
 
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why) {
-  return make_backend(parse_device_choice(device), why);
+  try {
+    return make_backend(parse_device_choice(device), why);
+  } catch (const InvalidInput&) {
+    throw;
+  } catch (const Error& e) {
+    // The engine names the program's flag; here it is a keyword.
+    std::string message = e.what();
+    for (const auto& [flag, keyword] : {std::pair<std::string, std::string>{"--device cuda", "device='cuda'"},
+                                        {"--device cpu or auto", "device='cpu' or 'auto'"}})
+      if (const auto at = message.find(flag); at != std::string::npos) message.replace(at, flag.size(), keyword);
+    throw Error(message);
+  }
 }
 
 ReleasedCall::ReleasedCall(std::optional<py::error_already_set>& raised)

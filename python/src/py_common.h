@@ -97,11 +97,4 @@ auto released(F&& f) -> decltype(f()) {
   }
 }
 
-// Calls a Python callable from engine work running without the GIL (progress, messages).
-template <class... Args>
-void call_with_gil(const py::object& callable, Args&&... args) {
-  py::gil_scoped_acquire gil;
-  callable(std::forward<Args>(args)...);
-}
-
 }  // namespace magcnn::py_binding

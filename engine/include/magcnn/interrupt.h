@@ -56,6 +56,9 @@ void throw_if_interrupted();
 // thread's engine calls are not stopped, and no process-wide state changes.
 class InterruptPollScope {
  public:
+  // Records a stop for this thread's engine calls, as if `poll` had returned it (a host's callback that
+  // saw the user ask to stop).
+  static void request(int signal_number);
   using Poll = int (*)(void* context);
   InterruptPollScope(Poll poll, void* context);
   ~InterruptPollScope();

@@ -1,0 +1,174 @@
+"""Long calls release the GIL, stop cleanly on Ctrl-C, and leak nothing over many calls."""
+
+import gc
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import magcnn
+from conftest import GEOMETRY, random_magnetization
+
+PACKAGE = str(pathlib.Path(magcnn.__file__).resolve().parents[1])
+
+
+def long_forward_model(rng, maps=48, side=192):
+    model = magcnn.ForwardModel((side, side), magcnn.Geometry(**GEOMETRY), device="cpu", max_batch=4)
+    return model, random_magnetization(rng, (maps, side, side))
+
+
+def test_another_thread_runs_during_a_long_call(rng):
+    model, m = long_forward_model(rng)
+    counter = [0]
+    running = threading.Event()
+    stop = threading.Event()
+
+    def count():
+        running.set()
+        while not stop.is_set():
+            counter[0] += 1
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    running.wait()
+    # Python threads take turns every 5 ms; a call that held the GIL would let the counter move only
+    # before and after it.
+    start = counter[0]
+    t0 = time.perf_counter()
+    model(*m)
+    seconds = time.perf_counter() - t0
+    during = counter[0] - start
+    stop.set()
+    thread.join()
+    assert seconds > 0.2, "the call is too short to tell"
+    # A pure-Python loop counts millions a second alone; with the GIL held by the call, a few hundred at most.
+    assert during > 100_000 * seconds, f"{during} counts in {seconds:.2f} s"
+
+
+def run_child(code, interrupt_after_s):
+    """Runs `code` in a fresh interpreter, sends it SIGINT once it says 'started', returns (rc, out, s)."""
+    env = dict(os.environ, PYTHONPATH=PACKAGE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # An interpreter started in the background inherits SIGINT ignored, and keeps it so; an interactive
+    # one raises KeyboardInterrupt, as the child is told to here.
+    code = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n" + textwrap.dedent(code)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    line = child.stdout.readline()
+    assert line.strip() == "started", line + child.stderr.read()
+    time.sleep(interrupt_after_s)
+    sent = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    return child.returncode, out + err, time.perf_counter() - sent
+
+
+def test_ctrl_c_stops_a_long_forward_call():
+    code = f"""
+        import time, numpy as np, magcnn
+        rng = np.random.default_rng(1)
+        m = [rng.uniform(-0.5, 0.5, (1500, 192, 192)) for _ in range(3)]
+        model = magcnn.ForwardModel((192, 192), magcnn.Geometry(**{GEOMETRY!r}), device="cpu", max_batch=4)
+        print("started", flush=True)
+        t0 = time.perf_counter()
+        try:
+            model(*m)
+            print("finished: not interrupted")
+        except KeyboardInterrupt as e:
+            print("interrupted after %.2f s: %s" % (time.perf_counter() - t0, e))
+        # The module still works afterwards.
+        b = model(*(a[:1] for a in m))
+        print("then", b.shape)
+    """
+    rc, out, after_signal_s = run_child(code, 0.5)
+    assert rc == 0, out
+    assert "interrupted after" in out and "interrupted by SIGINT" in out and "then (1, 192, 192)" in out, out
+    assert after_signal_s < 5, f"took {after_signal_s:.1f} s to stop"
+
+
+def test_ctrl_c_in_training_leaves_a_checkpoint_to_resume(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[data]\ncount = 2000\n\n[training]\nepochs = 50\ntarget_loss = 0.0\n")
+    run = tmp_path / "run"
+    code = f"""
+        import magcnn
+        def progress(event):
+            if event["kind"] == "step" and event["epoch"] == 1 and not progress.said:
+                progress.said = True
+                print("started", flush=True)
+        progress.said = False
+        try:
+            magcnn.train({str(config)!r}, out={str(run)!r}, device="cpu", progress=progress, quiet=True)
+        except KeyboardInterrupt as e:
+            print("KeyboardInterrupt:", e)
+    """
+    rc, out, after_signal_s = run_child(code, 0.3)
+    assert rc == 0, out
+    assert "checkpoint written to" in out and "continue with resume=" in out, out
+    assert after_signal_s < 10
+    result = magcnn.train(str(config), out=str(run), resume=True, epochs=1, device="cpu", quiet=True)
+    assert result["last_epoch"][0]["epoch"] == 1
+
+
+def test_an_exception_in_the_progress_callback_stops_training(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[data]\ncount = 200\n\n[training]\nepochs = 5\ntarget_loss = 0.0\n")
+
+    def progress(event):
+        if event["kind"] == "epoch":
+            raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        magcnn.train(str(config), out=str(tmp_path / "run"), device="cpu", progress=progress, quiet=True)
+    assert magcnn.Model.load(str(tmp_path / "run")).epochs == 1
+
+
+def resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_no_reference_or_memory_leaks_over_10000_calls(rng):
+    model = magcnn.ForwardModel((8, 8), magcnn.Geometry(**GEOMETRY), device="cpu")
+    m = random_magnetization(rng, (8, 8))
+    f32 = tuple(a.astype(np.float32) for a in m)  # converted on every call: the copies must go too
+    for _ in range(500):
+        model(*m)
+        model(*f32)
+    gc.collect()
+    counts = [sys.getrefcount(a) for a in m + f32]
+    objects = len(gc.get_objects())
+    before = resident_bytes()
+    for _ in range(10_000):
+        b = model(*m)
+        model(*f32)
+    del b
+    gc.collect()
+    assert [sys.getrefcount(a) for a in m + f32] == counts
+    assert len(gc.get_objects()) <= objects + 10
+    grown = resident_bytes() - before
+    # 20,000 results of 512 bytes would be 10 MB if each were kept.
+    assert grown < 2 << 20, f"resident memory grew by {grown / 1e6:.1f} MB"
+
+
+def test_no_leaks_over_many_generator_and_forward_function_calls(rng):
+    generator = magcnn.Generator(img_size=8, finer_grid=2, device="cpu")
+    m = random_magnetization(rng, (8, 8))
+    for _ in range(200):
+        generator.next(2)
+        magcnn.forward(*m, **GEOMETRY, device="cpu")
+    gc.collect()
+    objects = len(gc.get_objects())
+    before = resident_bytes()
+    for _ in range(2000):
+        generator.next(2)
+        magcnn.forward(*m, **GEOMETRY, device="cpu")
+    gc.collect()
+    assert len(gc.get_objects()) <= objects + 10
+    assert resident_bytes() - before < 4 << 20
