@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../tests/reference.h"
+#include "magcnn/dataset_io.h"
 #include "magcnn/device.h"
 #include "magcnn/forward_model.h"
 #include "magcnn/generator.h"
@@ -74,6 +75,25 @@ void BM_ForwardMapWithKernels(benchmark::State& state, DeviceKind kind) {
     backend->synchronize();
   };
   once();  // warm-up: library initialization and lazy module loading stay out of the figures
+  for (auto _ : state) once();
+  state.SetLabel(backend->description());
+}
+
+// What magcnn-forward computes between reading a map and writing its field: the check of every pixel
+// (finite, |m| <= 1), the kernels and the field. The Python module's magcnn.forward does the same work
+// (bench/python_bench.py compares the two). CPU: the maps are where the check reads them.
+void BM_ForwardMapChecked(benchmark::State& state) {
+  auto backend = make_cpu_backend();
+  const int64_t n = state.range(0);
+  const FilmGeometry g{1.0, 0.5, 0.1, 1.0};
+  RandomMap m(*backend, n, 1);
+  auto once = [&] {
+    check_unit_magnetization(m.mx.data<double>(), m.my.data<double>(), m.mz.data<double>(), n * n, n, n, 0, 4 * std::ldexp(1.0, -23),
+                             "float32", "benchmark");
+    ForwardModel model(*backend, g, n, n, ForwardOptions{});
+    model.compute(m.mx, m.my, m.mz, m.bz);
+  };
+  once();
   for (auto _ : state) once();
   state.SetLabel(backend->description());
 }
@@ -207,6 +227,7 @@ void register_forward_benchmarks() {
     benchmark::RegisterBenchmark(("cell_kernel_tables/" + name).c_str(), BM_CellKernelTables, kind)
         ->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
+  benchmark::RegisterBenchmark("forward_map_checked/cpu", BM_ForwardMapChecked)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
   for (const auto& [kind, name] : kinds) {
     for (const ForwardMethod method : {ForwardMethod::Exact, ForwardMethod::Spectral}) {
       auto* b = benchmark::RegisterBenchmark(("forward_sweep/" + name + "/" + forward_method_name(method)).c_str(), BM_ForwardSweep, kind,

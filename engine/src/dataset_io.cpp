@@ -338,9 +338,18 @@ void check_unit_magnetization_of(const T* mx, const T* my, const T* mz, int64_t 
                                  double tolerance, const std::string& type_name, const std::string& what) {
   const T* c[3] = {mx, my, mz};
   const char* names[3] = {"mx", "my", "mz"};
-  for (int k = 0; k < 3; ++k) require_finite_maps(c[k], values, ny, nx, first_map, what + ": " + names[k]);
   const double limit = (1 + tolerance) * (1 + tolerance);
+  // One parallel pass finds the first pixel that fails either check (a NaN fails norm2 <= limit too);
+  // the messages below then say which check, in the order of a sequential read.
+  int64_t first_bad = values;
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
   for (int64_t i = 0; i < values; ++i) {
+    const double x = mx[i], y = my[i], z = mz[i], norm2 = x * x + y * y + z * z;
+    if (!(norm2 <= limit) && i < first_bad) first_bad = i;
+  }
+  if (first_bad == values) return;
+  for (int k = 0; k < 3; ++k) require_finite_maps(c[k], values, ny, nx, first_map, what + ": " + names[k]);
+  for (int64_t i = first_bad; i < values; ++i) {
     const double x = mx[i], y = my[i], z = mz[i], norm2 = x * x + y * y + z * z;
     if (norm2 <= limit) continue;
     std::ostringstream o;

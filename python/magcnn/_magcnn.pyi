@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+#: The vacuum permeability the engine uses, T m / A (CODATA 2018).
+MU0: float
 
 ArrayLike = npt.ArrayLike
 FieldAxis = Union[str, Sequence[float]]

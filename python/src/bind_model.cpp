@@ -160,8 +160,11 @@ field: the measured field component the model was trained on (Bz for most), in `
 "normalized" (b = Bz 2d/(mu0 Ms t) on the model's grid, as a training set holds it; then no geometry).
 geometry: a magcnn.Geometry for maps in T or G. Each map is resampled onto the model's grid (1 pixel =
 the standoff d), predicted whole (tiled when large; tile= forces a tile side), resampled back.
-directions: [N, 3] known magnetization directions (else fitted by the residual). residual: forward the
-prediction with the exact model and compare with the field.
+directions: [N, 3], the known direction of each map's uniform magnetization (else fitted). residual:
+forward the prediction with the exact model and compare with the field; a shape or polar prediction
+is forwarded magnetized along one direction per map (the given one, or the best-fitting one), so a
+map whose film is magnetized along several directions (domains) cannot be explained by it and its
+residual says so (near 1); a vector model's prediction is forwarded as it is.
 
 Returns a dict: "m" (shape target, |m|), "theta" (polar target, radians) or "mx", "my", "mz" (vector
 target), float32 of the field's shape; with the residual, float64 [N] "residual_relative_l2"

@@ -5,6 +5,7 @@
 #include "bindings.h"
 #include "magcnn/device.h"
 #include "magcnn/error.h"
+#include "magcnn/forward_model.h"
 #include "magcnn/interrupt.h"
 
 namespace py = pybind11;
@@ -30,6 +31,7 @@ PYBIND11_MODULE(_magcnn, m) {
       engine_error(e.what());
     }
   });
+  m.attr("MU0") = kMu0;
   m.def("cuda_available", [] { return probe_cuda().usable; }, "Whether a GPU works (the CUDA backend is built and a device answers).");
   m.def("cuda_detail", [] { return probe_cuda().detail; }, "The GPU's name when one works, else why not.");
   magcnn::py_binding::bind_forward(m);

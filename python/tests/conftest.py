@@ -11,6 +11,15 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("MAGCNN_BUILD_DIR", REPO / "build"))
 
 
+def pytest_configure(config):
+    # Under ctest, the module of this build, not an installed one.
+    if "MAGCNN_BUILD_DIR" in os.environ:
+        import magcnn
+
+        module = pathlib.Path(magcnn.__file__).resolve()
+        assert module.is_relative_to(BUILD.resolve()), f"testing {module}, not the module of {BUILD}"
+
+
 def program(name):
     path = BUILD / "apps" / name
     if not path.exists():

@@ -19,7 +19,7 @@ from conftest import GEOMETRY, random_magnetization
 PACKAGE = str(pathlib.Path(magcnn.__file__).resolve().parents[1])
 
 
-def long_forward_model(rng, maps=48, side=192):
+def long_forward_model(rng, maps=160, side=192):
     model = magcnn.ForwardModel((side, side), magcnn.Geometry(**GEOMETRY), device="cpu", max_batch=4)
     return model, random_magnetization(rng, (maps, side, side))
 
