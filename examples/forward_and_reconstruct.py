@@ -44,7 +44,7 @@ except ImportError as exc:  # the one thing this script cannot do without
     )
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MU0 = 4e-7 * np.pi
+MU0 = magcnn.MU0  # the engine's vacuum permeability, T m / A
 
 # The film and its sensor (SI units). t/d = 0.1 as the seed's training data; 4 pixels per standoff, so the
 # 128 x 128 map covers 32 x 32 standoffs, the network's training size.

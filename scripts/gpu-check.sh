@@ -42,6 +42,14 @@ log "build: $(( $(date +%s) - start )) s"
 ctest --test-dir build-gpu --output-on-failure > "$OUT/ctest.log" 2>&1
 log "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log")"
 grep -E "Failed|\*\*\*|Skipped|Not Run" "$OUT/ctest.log" | tee -a "$OUT/summary.txt"
+if [ -d build-gpu/python/magcnn ] && python3 -c "import pytest" 2>/dev/null; then
+  # The Python module on the GPU against the CPU (ctest ran the rest of its tests).
+  PYTHONPATH=build-gpu/python MAGCNN_BUILD_DIR=build-gpu python3 -m pytest -q -rs -p no:cacheprovider python/tests/test_gpu.py \
+    > "$OUT/python_gpu.log" 2>&1
+  log "python module on the GPU: $(tail -1 "$OUT/python_gpu.log")"
+else
+  log "python module on the GPU: not run (module not built: pybind11 missing, or no pytest)"
+fi
 ./build-gpu/tests/test_gpu > "$OUT/test_gpu.log" 2>&1
 grep -E "^\[ (gpu|case) |FAILED|PASSED|SKIPPED" "$OUT/test_gpu.log" | tee -a "$OUT/summary.txt"
 
