@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "bindings.h"
@@ -78,6 +79,8 @@ class PyForwardModel {
     }
     const int64_t n = m[0].n, ny = model_->ny(), nx = model_->nx(), plane = ny * nx;
     std::vector<int64_t> shape{n, model_->out_ny(), model_->out_nx()};
+    require_result_memory(static_cast<double>(checked_product(shape, "the field")) * (f64 ? 8 : 4),
+                          "the field of " + std::to_string(n) + " map(s)");
     if (!m[0].batched) shape.erase(shape.begin());
     if (f64) {
       auto out = new_array<double>(shape);
@@ -85,6 +88,7 @@ class PyForwardModel {
       released([&] {
         check_unit_magnetization(m[0].data<double>(), m[1].data<double>(), m[2].data<double>(), n * plane, ny, nx, 0, tolerance,
                                  type_name, "the magnetization");
+        const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
         run<double>(m, n, bz);
       });
       return std::move(out);
@@ -94,6 +98,7 @@ class PyForwardModel {
     released([&] {
       check_unit_magnetization(m[0].data<float>(), m[1].data<float>(), m[2].data<float>(), n * plane, ny, nx, 0, tolerance, type_name,
                                "the magnetization");
+      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
       run<float>(m, n, bz);
     });
     return std::move(out);
@@ -153,17 +158,19 @@ class PyForwardModel {
   FilmGeometry geometry_;
   ForwardOptions options_;
   std::unique_ptr<ForwardModel> model_;
+  // Taken without the GIL: Python threads sharing a model queue here (its workspaces serve one call).
+  std::mutex busy_;
 };
 
 FieldAxis axis_argument(const py::handle value) {
   if (py::isinstance<py::str>(value)) return parse_field_axis(value.cast<std::string>());
-  const auto v = value.cast<std::vector<double>>();
+  const auto v = cast_argument<std::vector<double>>(value, "field_axis", "a name (\"z\", \"THETA,PHI\") or a vector of 3 numbers");
   MAGCNN_REQUIRE(v.size() == 3, "field_axis: a vector has 3 components, got " << v.size());
   return field_axis_from_vector(v[0], v[1], v[2]);
 }
 
 std::pair<int64_t, int64_t> shape_argument(const py::handle value) {
-  const auto v = value.cast<std::vector<int64_t>>();
+  const auto v = cast_argument<std::vector<int64_t>>(value, "shape", "(H, W), two whole numbers");
   MAGCNN_REQUIRE(v.size() == 2, "shape: (H, W), got " << v.size() << " numbers");
   return {v[0], v[1]};
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "bindings.h"
@@ -27,6 +28,9 @@ class PyGenerator {
   py::dict next(int64_t n) {
     MAGCNN_REQUIRE(n >= 1 && n <= GeneratorLimits::kMaxCount, "n=" << n << ": 1 or more samples");
     const int64_t side = settings_.img_size, plane = side * side, channels = target_channels(settings_.target);
+    require_result_memory(static_cast<double>(checked_product({n, plane, 1 + channels, 4}, "the samples")) +
+                              static_cast<double>(n) * kStoredEllipseParams * 8,
+                          std::to_string(n) + " samples");
     auto b = new_array<float>({n, side, side});
     auto m = new_array<float>(channels == 1 ? std::vector<int64_t>{n, side, side} : std::vector<int64_t>{n, channels, side, side});
     static const char* const kParams[kStoredEllipseParams] = {"theta", "phi", "ellipse_a", "ellipse_b", "ellipse_tilt", "ellipse_xc",
@@ -40,6 +44,7 @@ class PyGenerator {
     float* b_out = mutable_data(b);
     float* m_out = mutable_data(m);
     released([&] {
+      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);  // the generator's sequence and buffers
       SampleBatch batch;
       for (int64_t done = 0; done < n; done += batch.count) {
         throw_if_interrupted();
@@ -60,7 +65,10 @@ class PyGenerator {
   }
 
   void restart(uint64_t seed) {
-    released([&] { generator_->restart(seed); });
+    released([&] {
+      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
+      generator_->restart(seed);
+    });
     settings_.seed = seed;
     drawn_ = 0;
   }
@@ -76,6 +84,7 @@ class PyGenerator {
   std::string why_, field_name_;
   std::unique_ptr<Generator> generator_;
   int64_t drawn_ = 0;
+  std::mutex busy_;  // taken without the GIL: one call at a time draws from the sequence
 };
 
 }  // namespace
@@ -101,23 +110,25 @@ void apply_data_keys(GeneratorSettings& s, const py::dict& keys) {
   app::NoiseOverrides noise;
   for (const auto& [key_object, value] : keys) {
     const std::string key = py::str(key_object);
-    const auto number = [&]() { return value.cast<double>(); };
+    const auto number = [&]() { return cast_argument<double>(value, key, "a number"); };
     const auto whole = [&]() {
       MAGCNN_REQUIRE(!py::isinstance<py::float_>(value), key << "=" << std::string(py::repr(value)) << ": a whole number");
-      return value.cast<int64_t>();
+      return cast_argument<int64_t>(value, key, "a whole number");
     };
+    const auto text = [&]() { return cast_argument<std::string>(value, key, "a string"); };
     if (key == "count") s.count = whole();
     else if (key == "seed") {
-      MAGCNN_REQUIRE(!py::isinstance<py::float_>(value) && value.cast<py::int_>() >= py::int_(0),
+      MAGCNN_REQUIRE(py::isinstance<py::int_>(value) && value.cast<py::int_>() >= py::int_(0) &&
+                         value.cast<py::int_>() < py::int_(py::module_::import("builtins").attr("pow")(2, 64)),
                      "seed=" << std::string(py::repr(value)) << ": a whole number from 0 to 2^64 - 1");
       s.seed = value.cast<uint64_t>();
     } else if (key == "img_size") s.img_size = whole();
     else if (key == "finer_grid") s.finer_grid = whole();
     else if (key == "rmax") s.rmax = number();
     else if (key == "thickness_over_standoff") s.thickness_over_standoff = number();
-    else if (key == "target") s.target = parse_target_kind(value.cast<std::string>());
-    else if (key == "method") s.method = parse_forward_method(value.cast<std::string>());
-    else if (key == "field_axis") s.field_axis = parse_field_axis(value.cast<std::string>()).text();
+    else if (key == "target") s.target = parse_target_kind(text());
+    else if (key == "method") s.method = parse_forward_method(text());
+    else if (key == "field_axis") s.field_axis = parse_field_axis(text()).text();
     else if (key == "batch") s.batch = whole();
     else if (key == "noise_rms") noise.relative_rms = number();
     else if (key == "noise_background") noise.background = number();

@@ -57,7 +57,7 @@ class PyModel {
     } else {
       MAGCNN_REQUIRE(!geometry.is_none(), "geometry=magcnn.Geometry(pixel_size_m=..., standoff_m=..., thickness_m=..., Ms_A_per_m=...) "
                                           "is needed for maps in " << unit);
-      grid.geometry = geometry.cast<FilmGeometry>();
+      grid.geometry = cast_argument<FilmGeometry>(geometry, "geometry", "a magcnn.Geometry");
       grid.tesla_per_unit = tesla_per(map_unit);
     }
     std::vector<Direction> known(static_cast<std::size_t>(n));
@@ -82,6 +82,9 @@ class PyModel {
     options.residual = residual;
     const TargetKind target = model_.config.data.target;
     const int64_t channels = target_channels(target);
+    // The prediction, and its planes copied out one by one.
+    require_result_memory(2.0 * static_cast<double>(checked_product({n, channels, plane, 4}, "the prediction")),
+                          "the prediction of " + std::to_string(n) + " map(s)");
     auto prediction = new_array<float>({n, channels, maps.ny, maps.nx});
     float* out = mutable_data(prediction);
     std::vector<ResidualReport> reports(static_cast<std::size_t>(n));

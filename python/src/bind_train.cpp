@@ -24,8 +24,8 @@ void call_progress(const py::object& progress, const py::dict& event) {
 }
 
 template <class T>
-void set_if_given(std::optional<T>& target, const py::object& value) {
-  if (!value.is_none()) target = value.cast<T>();
+void set_if_given(std::optional<T>& target, const py::object& value, const char* name, const char* expected) {
+  if (!value.is_none()) target = cast_argument<T>(value, name, expected);
 }
 
 py::dict train(py::object config, const std::string& out, const std::string& data, const std::string& device, bool resume,
@@ -38,7 +38,7 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
     const std::string path = default_config_path();
     request.base = path.empty() ? default_config() : load_config(path);
   } else {
-    request.base = load_config(config.cast<std::string>());
+    request.base = load_config(cast_argument<std::string>(config, "config", "a configuration file's path or None"));
   }
   MAGCNN_REQUIRE(!out.empty(), "out=: the run folder to write (or, with resume=True, to continue)");
   request.out = out;
@@ -50,13 +50,13 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
   const auto whole = [](const char* name, const py::object& v, int64_t lo, int64_t hi) -> std::optional<int64_t> {
     if (v.is_none()) return std::nullopt;
     MAGCNN_REQUIRE(!py::isinstance<py::float_>(v), name << "=" << std::string(py::repr(v)) << ": a whole number");
-    const auto x = v.cast<int64_t>();
+    const auto x = cast_argument<int64_t>(v, name, "a whole number");
     MAGCNN_REQUIRE(x >= lo && x <= hi, name << "=" << x << ": from " << lo << " to " << hi);
     return x;
   };
   const auto number = [](const char* name, const py::object& v, double lo, double hi) -> std::optional<double> {
     if (v.is_none()) return std::nullopt;
-    const auto x = v.cast<double>();
+    const auto x = cast_argument<double>(v, name, "a number");
     MAGCNN_REQUIRE(x >= lo && x <= hi, name << "=" << x << ": from " << lo << " to " << hi);
     return x;
   };
@@ -67,20 +67,21 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
   request.learning_rate = number("learning_rate", learning_rate, 1e-12, 1e3);
   request.target_loss = number("target_loss", target_loss, 0, 1e30);
   request.weight_decay = number("weight_decay", weight_decay, 0, 1);
-  set_if_given(request.target, target);
-  set_if_given(request.schedule, schedule);
-  set_if_given(request.field_axis, field_axis);
-  set_if_given(request.fresh_data, fresh_data);
+  set_if_given(request.target, target, "target", "a string");
+  set_if_given(request.schedule, schedule, "schedule", "a string");
+  set_if_given(request.field_axis, field_axis, "field_axis", "a string");
+  set_if_given(request.fresh_data, fresh_data, "fresh_data", "True or False");
   if (!seed.is_none()) {
-    MAGCNN_REQUIRE(!py::isinstance<py::float_>(seed) && seed.cast<py::int_>() >= py::int_(0),
+    MAGCNN_REQUIRE(py::isinstance<py::int_>(seed) && seed.cast<py::int_>() >= py::int_(0) &&
+                       seed.cast<py::int_>() < py::int_(py::module_::import("builtins").attr("pow")(2, 64)),
                    "seed=" << std::string(py::repr(seed)) << ": a whole number from 0 to 2^64 - 1");
     request.seed = seed.cast<uint64_t>();
   }
   if (request.target) parse_target_kind(*request.target);
-  set_if_given(request.noise.relative_rms, noise_rms);
-  set_if_given(request.noise.background, noise_background);
-  set_if_given(request.noise.tesla_rms, noise_tesla);
-  set_if_given(request.noise.Ms_A_per_m, noise_Ms_A_per_m);
+  set_if_given(request.noise.relative_rms, noise_rms, "noise_rms", "a number");
+  set_if_given(request.noise.background, noise_background, "noise_background", "a number");
+  set_if_given(request.noise.tesla_rms, noise_tesla, "noise_tesla", "a number");
+  set_if_given(request.noise.Ms_A_per_m, noise_Ms_A_per_m, "noise_Ms_A_per_m", "a number");
 
   app::TrainHooks hooks;
   hooks.progress_bars = false;

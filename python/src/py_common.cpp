@@ -70,6 +70,8 @@ MapsArgument maps_argument(py::handle value, const char* name, bool want_double)
   return a;
 }
 
+void require_result_memory(double bytes, const std::string& what) { require_memory(bytes, host_memory_available(), what); }
+
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why) {
   try {
     return make_backend(parse_device_choice(device), why);

@@ -22,6 +22,7 @@
 #include "magcnn/backend.h"
 #include "magcnn/device.h"
 #include "magcnn/interrupt.h"
+#include "magcnn/memory.h"
 
 namespace magcnn::py_binding {
 
@@ -48,15 +49,32 @@ MapsArgument maps_argument(py::handle value, const char* name, bool want_double)
 // Whether `value` is a C-contiguous float64 (or float32) array, which maps_argument reads in place.
 bool reads_in_place(py::handle value, bool want_double);
 
-// A new C-contiguous NumPy array of T with the given shape.
+// Throws InvalidInput, before anything is allocated, when results of `bytes` in all (`what`) would not fit
+// in the memory this process may still use.
+void require_result_memory(double bytes, const std::string& what);
+
+// A new C-contiguous NumPy array of T with the given shape (its size checked with checked_product).
 template <class T>
 py::array_t<T> new_array(const std::vector<int64_t>& shape) {
+  checked_product(shape, "a result array");
   std::vector<py::ssize_t> dims(shape.begin(), shape.end());
   return py::array_t<T>(dims);
 }
 template <class T>
 T* mutable_data(py::array_t<T>& a) {
   return static_cast<T*>(a.request(true).ptr);
+}
+
+// `value` as T; a TypeError naming the argument, what it takes and what it was given otherwise (pybind11's
+// own cast error is a RuntimeError that names C++ types).
+template <class T>
+T cast_argument(py::handle value, const std::string& name, const char* expected) {
+  try {
+    return value.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(name + ": expected " + expected + ", got " + std::string(py::str(value.get_type().attr("__name__"))) + " " +
+                         std::string(py::repr(value)));
+  }
 }
 
 // A backend by name ("auto", "cpu", "cuda"), and the sentence saying which was taken and why.

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import magcnn
-from conftest import GEOMETRY
+from conftest import GEOMETRY, random_magnetization
 
 
 def maps(shape=(8, 8)):
@@ -116,3 +116,35 @@ def test_training_options(tmp_path):
         (tmp_path / "set.h5").write_text("")
         magcnn.train(out=str(tmp_path / "run"), data=str(tmp_path / "set.h5"), fresh_data=True, quiet=True)
     assert not (tmp_path / "run").exists()  # a refused run leaves nothing behind
+
+
+def test_wrong_types_are_type_errors_naming_the_argument(tmp_path):
+    with pytest.raises(TypeError, match=r"field_axis: expected a name .* got list \['a', 'b', 'c'\]"):
+        magcnn.forward(*maps(), **GEOMETRY, field_axis=["a", "b", "c"])
+    with pytest.raises(TypeError, match=r"shape: expected \(H, W\)"):
+        magcnn.ForwardModel("8x8", magcnn.Geometry(**GEOMETRY))
+    with pytest.raises(TypeError, match=r"rmax: expected a number, got str"):
+        magcnn.Generator(rmax="five")
+    with pytest.raises(TypeError, match=r"target: expected a string, got int"):
+        magcnn.Generator(target=3)
+    with pytest.raises(TypeError, match=r"epochs: expected a whole number, got str"):
+        magcnn.train(out=str(tmp_path / "run"), epochs="ten")
+    with pytest.raises(ValueError, match=r"seed=.*2\^64 - 1"):
+        magcnn.train(out=str(tmp_path / "run"), seed=2**64)
+    assert not (tmp_path / "run").exists()
+
+
+def test_threads_sharing_one_model_get_the_right_fields(rng):
+    import threading
+
+    model = magcnn.ForwardModel((32, 32), magcnn.Geometry(**GEOMETRY), device="cpu", max_batch=4)
+    inputs = [random_magnetization(rng, (12, 32, 32)) for _ in range(4)]
+    expected = [model(*m) for m in inputs]
+    results = [None] * 4
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, model(*inputs[i]))) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
