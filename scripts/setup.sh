@@ -3,12 +3,13 @@
 #   bash scripts/setup.sh run    install, build, generate the seed's data and train the seed's network to the
 #                                seed's validation MSE (GPU when one works, else CPU); prints where the model is
 #   bash scripts/setup.sh test   install, build, run every test (GPU tests skip, saying so, without a GPU)
+#   bash scripts/setup.sh deps   install the packages only (scripts/legacy-gpu-build.sh uses it)
 # CUDA: built when nvcc and cuDNN are found (the default build covers Turing and newer; CI builds one
 # architecture). CI=true turns warnings into errors and builds sm_90 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
-case "$mode" in run|test|example) ;; *) echo "usage: bash scripts/setup.sh run|test|example" >&2; exit 2 ;; esac
+case "$mode" in run|test|example|deps) ;; *) echo "usage: bash scripts/setup.sh run|test|example|deps" >&2; exit 2 ;; esac
 
 packages=(cmake ninja-build g++ pkg-config libhdf5-dev libfftw3-dev libcli11-dev libtomlplusplus-dev
           libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-openmp-dev libplplot-dev plplot-driver-cairo libpng-dev
@@ -36,6 +37,9 @@ if [ "$python_prefix" != /usr ] && [ "$python_prefix" != none ]; then
     python3 -m pip install --quiet "${wanted[@]}"
   fi
 fi
+
+# deps: the packages alone (scripts/legacy-gpu-build.sh builds with another toolkit).
+[ "$mode" = deps ] && exit 0
 
 # The CUDA toolkit is often installed outside PATH.
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi

@@ -60,7 +60,8 @@ class CudaGraph final : public StepGraph {
     const cudaError_t ended = cudaStreamEndCapture(ctx.stream(), &graph);
     if (ended != cudaSuccess) (void)cudaGetLastError();
     MAGCNN_CHECK(ended);
-    const cudaError_t made = cudaGraphInstantiate(&exec_, graph, 0);
+    // The spelling CUDA 11.4 to 13 share (cudaGraphInstantiate changed its arguments in CUDA 12).
+    const cudaError_t made = cudaGraphInstantiateWithFlags(&exec_, graph, 0);
     cudaGraphDestroy(graph);
     if (made != cudaSuccess) (void)cudaGetLastError();
     MAGCNN_CHECK(made);
