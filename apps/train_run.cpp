@@ -357,6 +357,11 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     say(line);
     reached = r.validation_mse <= config.training.target_loss;
   }
+  // A stop asked for after the last step (in the last validation, or seen only now): the run is complete
+  // and written; only the loss curves are left out.
+  if (const int sig = interrupt_signal())
+    throw Interrupted(sig, "training had finished: " + model_path + " and " + (run / "history.h5").string() +
+                               " hold its last epoch; no loss.png drawn");
   const bool drawn = plot_losses((run / "loss.png").string(), trainer.history(),
                                  "magcnn-train: " + std::string(target_kind_name(config.data.target)) + " target, b = " +
                                      std::to_string(spec.base_channels) + ", batch " + std::to_string(config.training.batch_size));

@@ -30,7 +30,8 @@ thread_local void* t_poll_context = nullptr;
 thread_local int t_polled_signal = 0;
 
 int polled_signal() {
-  if (t_polled_signal == 0 && t_poll != nullptr) t_polled_signal = t_poll(t_poll_context);
+  if (t_poll == nullptr) return 0;
+  if (t_polled_signal == 0) t_polled_signal = t_poll(t_poll_context);
   return t_polled_signal;
 }
 
@@ -101,6 +102,9 @@ void reset_interrupt_handling_in_child() {
   for (const int s : kHandled) sigaction(s, &ignore, nullptr);
   g_signal.store(0);
   g_count.store(0);
+  t_poll = nullptr;  // the child never runs the parent's host code
+  t_poll_context = nullptr;
+  t_polled_signal = 0;
 }
 
 int interrupt_signal() {
@@ -123,18 +127,23 @@ void throw_if_interrupted() {
   if (const int s = interrupt_signal()) throw Interrupted(s);
 }
 
-InterruptPollScope::InterruptPollScope(Poll poll, void* context) : previous_poll_(t_poll), previous_context_(t_poll_context) {
+InterruptPollScope::InterruptPollScope(Poll poll, void* context)
+    : previous_poll_(t_poll), previous_context_(t_poll_context), previous_signal_(t_polled_signal) {
   t_poll = poll;
   t_poll_context = context;
   t_polled_signal = 0;
 }
 
-void InterruptPollScope::request(int signal_number) { t_polled_signal = signal_number; }
+void InterruptPollScope::request(int signal_number) {
+  if (t_poll != nullptr) t_polled_signal = signal_number;  // outside a scope there is no call to stop
+}
 
 InterruptPollScope::~InterruptPollScope() {
+  // A stop the enclosing call had recorded, or one recorded in this scope, is the enclosing call's too.
+  const int seen = t_polled_signal;
   t_poll = previous_poll_;
   t_poll_context = previous_context_;
-  t_polled_signal = 0;
+  t_polled_signal = previous_poll_ != nullptr ? (previous_signal_ != 0 ? previous_signal_ : seen) : 0;
 }
 
 TemporaryFileRegistration::TemporaryFileRegistration(const std::string& path) {

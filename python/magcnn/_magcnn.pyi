@@ -86,26 +86,41 @@ def forward(
     unit: str = "T",
     device: str = "auto",
 ) -> np.ndarray:
-    """Bz (tesla) of maps [H, W] or [N, H, W] of the unit magnetization, as magcnn-forward computes it."""
+    """The field B . u (Bz by default; field_axis) of maps [H, W] or [N, H, W] of the unit magnetization, in
+    `unit` (tesla by default), as magcnn-forward computes it."""
 
 class GeneratorSettings:
     """The [data] section of a configuration: None (the seed's), a file's path, a dict, with keys over them."""
 
     def __init__(self, settings: Union[None, str, Dict[str, Any], "GeneratorSettings"] = None, **keys: Any) -> None: ...
-    count: int
-    seed: int
-    img_size: int
-    finer_grid: int
-    rmax: float
-    thickness_over_standoff: float
-    target: str
-    method: str
-    field_axis: str
-    noise_rms: float
-    noise_background: float
-    noise_tesla: float
-    noise_Ms_A_per_m: float
-    batch: int
+    @property
+    def count(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def img_size(self) -> int: ...
+    @property
+    def finer_grid(self) -> int: ...
+    @property
+    def rmax(self) -> float: ...
+    @property
+    def thickness_over_standoff(self) -> float: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def field_axis(self) -> str: ...
+    @property
+    def noise_rms(self) -> float: ...
+    @property
+    def noise_background(self) -> float: ...
+    @property
+    def noise_tesla(self) -> float: ...
+    @property
+    def noise_Ms_A_per_m(self) -> float: ...
+    @property
+    def batch(self) -> int: ...
 
 class Generator:
     """The seed's training samples, the same as magcnn-generate's for the same seed."""
@@ -168,7 +183,7 @@ class Model:
     @property
     def validation_mse(self) -> Optional[float]: ...
     @property
-    def history(self) -> List[Dict[str, float]]: ...
+    def history(self) -> List[Dict[str, Any]]: ...
 
 def train(
     config: Optional[str] = None,

@@ -50,7 +50,7 @@ class PyForwardModel {
     check_geometry(geometry);
     axis.validate();
     MAGCNN_REQUIRE(unit == "T" || unit == "normalized", "unit='" << unit << "': 'T' (tesla) or 'normalized' (b = Bz 2d / (mu0 Ms t))");
-    backend_ = open_backend(device, &why_);
+    backend_ = released([&] { return open_backend(device, &why_); });
     options_.method = parse_forward_method(method);
     options_.axis = axis;
     options_.unit = unit == "T" ? FieldUnit::Tesla : FieldUnit::Normalized;
@@ -88,7 +88,7 @@ class PyForwardModel {
       released([&] {
         check_unit_magnetization(m[0].data<double>(), m[1].data<double>(), m[2].data<double>(), n * plane, ny, nx, 0, tolerance,
                                  type_name, "the magnetization");
-        const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
+        const OneCallAtATime::Held one_call(busy_);
         run<double>(m, n, bz);
       });
       return std::move(out);
@@ -98,7 +98,7 @@ class PyForwardModel {
     released([&] {
       check_unit_magnetization(m[0].data<float>(), m[1].data<float>(), m[2].data<float>(), n * plane, ny, nx, 0, tolerance, type_name,
                                "the magnetization");
-      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
+      const OneCallAtATime::Held one_call(busy_);
       run<float>(m, n, bz);
     });
     return std::move(out);
@@ -158,8 +158,7 @@ class PyForwardModel {
   FilmGeometry geometry_;
   ForwardOptions options_;
   std::unique_ptr<ForwardModel> model_;
-  // Taken without the GIL: Python threads sharing a model queue here (its workspaces serve one call).
-  std::mutex busy_;
+  OneCallAtATime busy_;  // its workspaces serve one call
 };
 
 FieldAxis axis_argument(const py::handle value) {

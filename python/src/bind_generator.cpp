@@ -20,8 +20,10 @@ class PyGenerator {
  public:
   PyGenerator(const GeneratorSettings& settings, const std::string& device) : settings_(settings) {
     settings_.validate();
-    backend_ = open_backend(device, &why_);
-    released([&] { generator_ = std::make_unique<Generator>(*backend_, settings_); });
+    released([&] {
+      backend_ = open_backend(device, &why_);
+      generator_ = std::make_unique<Generator>(*backend_, settings_);
+    });
     field_name_ = field_dataset_name(parse_field_axis(settings_.field_axis));
   }
 
@@ -43,10 +45,17 @@ class PyGenerator {
     }
     float* b_out = mutable_data(b);
     float* m_out = mutable_data(m);
+    // Samples drawn count even when a stop ends the call: the sequence has moved on by them.
+    int64_t done = 0;
+    struct Count {
+      int64_t& drawn;
+      const int64_t& done;
+      ~Count() { drawn += done; }
+    } count{drawn_, done};
     released([&] {
-      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);  // the generator's sequence and buffers
+      const OneCallAtATime::Held one_call(busy_);  // the generator's sequence and buffers
       SampleBatch batch;
-      for (int64_t done = 0; done < n; done += batch.count) {
+      for (; done < n; done += batch.count) {
         throw_if_interrupted();
         generator_->next(std::min(generator_->batch_capacity(), n - done), batch);
         std::memcpy(b_out + done * plane, batch.b.data(), batch.b.size() * sizeof(float));
@@ -56,7 +65,6 @@ class PyGenerator {
             param_data[static_cast<std::size_t>(k)][done + i] = batch.params[static_cast<std::size_t>(i * kStoredEllipseParams + k)];
       }
     });
-    drawn_ += n;
     py::dict out;
     out[py::str(field_name_)] = b;
     out["m"] = m;
@@ -66,7 +74,7 @@ class PyGenerator {
 
   void restart(uint64_t seed) {
     released([&] {
-      const std::lock_guard<std::mutex> one_call_at_a_time(busy_);
+      const OneCallAtATime::Held one_call(busy_);
       generator_->restart(seed);
     });
     settings_.seed = seed;
@@ -84,7 +92,7 @@ class PyGenerator {
   std::string why_, field_name_;
   std::unique_ptr<Generator> generator_;
   int64_t drawn_ = 0;
-  std::mutex busy_;  // taken without the GIL: one call at a time draws from the sequence
+  OneCallAtATime busy_;  // one call at a time draws from the sequence
 };
 
 }  // namespace
@@ -181,7 +189,8 @@ the normalized field ("Bz", or "Bx", "By", "Bnv" for another field_axis) float32
 "m", the target, float32 [n, H, W] (shape: |m|; polar: theta in radians inside the film) or [n, 3, H, W]
 (vector: mx, my, mz); and float64 [n] each: "theta", "phi" (the direction, radians), "ellipse_a",
 "ellipse_b" (semi-axes, in standoffs), "ellipse_tilt" (radians), "ellipse_xc", "ellipse_yc" (the centre,
-in standoffs from the map's centre). Releases the GIL; Ctrl-C stops it between batches.)")
+in standoffs from the map's centre). Releases the GIL; Ctrl-C stops it between batches (the samples
+drawn until then are used up: `drawn` counts them).)")
       .def("restart", &PyGenerator::restart, py::arg("seed"), "Starts the sequence of another seed from its beginning.")
       .def_property_readonly("settings", &PyGenerator::settings)
       .def_property_readonly("device", &PyGenerator::device)

@@ -35,7 +35,10 @@ class PyModel {
     }
     auto m = std::make_unique<PyModel>();
     m->path_ = file;
-    m->model_ = released([&] { return load_model(file); });
+    m->model_ = released([&] {
+      const std::lock_guard<std::recursive_mutex> one_at_a_time(hdf5_calls());
+      return load_model(file);
+    });
     return m;
   }
 
@@ -74,7 +77,7 @@ class PyModel {
       }
     }
     std::string why;
-    auto backend = open_backend(device, &why);
+    auto backend = released([&] { return open_backend(device, &why); });
     InferenceOptions options;
     options.predictor.max_batch = batch_size;
     options.predictor.tile = tile;

@@ -89,7 +89,13 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
     py::object print = py::module_::import("builtins").attr("print");
     hooks.say = [print](const std::string& line) {
       py::gil_scoped_acquire gil;
-      print(line, py::arg("flush") = true);
+      try {
+        print(text(line), py::arg("flush") = true);
+      } catch (py::error_already_set& e) {
+        // A Ctrl-C delivered inside print (a Python-level stdout: Jupyter, pytest) stops training as
+        // one between steps does; a stdout that fails otherwise does not end the run.
+        if (e.matches(PyExc_KeyboardInterrupt)) InterruptPollScope::request(SIGINT);
+      }
     };
   }
   if (!progress.is_none()) {
@@ -116,7 +122,10 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
       call_progress(progress, event);
     };
   }
-  const app::TrainOutcome outcome = released([&] { return app::train_run(request, hooks); });
+  const app::TrainOutcome outcome = released([&] {
+    const std::lock_guard<std::recursive_mutex> one_at_a_time(hdf5_calls());
+    return app::train_run(request, hooks);
+  });
   py::dict result;
   result["models"] = outcome.models;
   py::list last;
@@ -142,6 +151,7 @@ std::string python_spelling(const std::string& flag) {
   for (char& c : s)
     if (c == '-') c = '_';
   if (s == "lr") s = "learning_rate";
+  if (s == "resume") return "resume=True";
   if (s == "noise_Ms") s = "noise_Ms_A_per_m";
   return s + "=";
 }

@@ -2,6 +2,8 @@
 // exceptions, and each capability's bindings.
 #include <pybind11/pybind11.h>
 
+#include <filesystem>
+
 #include "bindings.h"
 #include "magcnn/device.h"
 #include "magcnn/error.h"
@@ -29,11 +31,13 @@ PYBIND11_MODULE(_magcnn, m) {
       invalid_input(e.what());
     } catch (const Error& e) {
       engine_error(e.what());
+    } catch (const std::filesystem::filesystem_error& e) {
+      engine_error(e.what());
     }
   });
   m.attr("MU0") = kMu0;
-  m.def("cuda_available", [] { return probe_cuda().usable; }, "Whether a GPU works (the CUDA backend is built and a device answers).");
-  m.def("cuda_detail", [] { return probe_cuda().detail; }, "The GPU's name when one works, else why not.");
+  m.def("cuda_available", [] { return probe_cuda().usable; }, py::call_guard<py::gil_scoped_release>(), "Whether a GPU works (the CUDA backend is built and a device answers).");
+  m.def("cuda_detail", [] { return probe_cuda().detail; }, py::call_guard<py::gil_scoped_release>(), "The GPU's name when one works, else why not.");
   magcnn::py_binding::bind_forward(m);
   magcnn::py_binding::bind_generator(m);
   magcnn::py_binding::bind_model(m);

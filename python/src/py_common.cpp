@@ -70,6 +70,28 @@ MapsArgument maps_argument(py::handle value, const char* name, bool want_double)
   return a;
 }
 
+OneCallAtATime::Held::Held(OneCallAtATime& lock) : lock_(lock) {
+  MAGCNN_REQUIRE(lock.owner_.load() != std::this_thread::get_id(),
+                 "this object was called again from within its own call on the same thread (a signal handler or a callback?): "
+                 "use another one there");
+  lock.mutex_.lock();
+  lock.owner_.store(std::this_thread::get_id());
+}
+
+OneCallAtATime::Held::~Held() {
+  lock_.owner_.store(std::thread::id{});
+  lock_.mutex_.unlock();
+}
+
+std::recursive_mutex& hdf5_calls() {
+  static std::recursive_mutex lock;
+  return lock;
+}
+
+py::str text(const std::string& s) {
+  return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s.data(), static_cast<py::ssize_t>(s.size()), "replace"));
+}
+
 void require_result_memory(double bytes, const std::string& what) { require_memory(bytes, host_memory_available(), what); }
 
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why) {

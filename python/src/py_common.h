@@ -11,7 +11,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -76,6 +79,35 @@ T cast_argument(py::handle value, const std::string& name, const char* expected)
                          std::string(py::repr(value)));
   }
 }
+
+// One call at a time into an object whose engine state serves one call (a forward model's workspaces, a
+// generator's sequence): other threads wait, taking it without the GIL; a call from within its own call
+// on the same thread (a signal handler or callback that re-enters it) is refused instead of deadlocking.
+class OneCallAtATime {
+ public:
+  class Held {
+   public:
+    explicit Held(OneCallAtATime& lock);
+    ~Held();
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
+
+   private:
+    OneCallAtATime& lock_;
+  };
+
+ private:
+  std::mutex mutex_;
+  std::atomic<std::thread::id> owner_{};
+};
+
+// The one lock around what reads or writes HDF5 files (loading models, training): the engine checks
+// every file in a forked child first, and a child forked while another thread is inside HDF5 would wait
+// forever on that library's own lock. HDF5's state is process-wide, and so is this lock.
+std::recursive_mutex& hdf5_calls();  // recursive: a progress callback may load a model
+
+// A Python str of engine text, undecodable bytes replaced (a path from a file need not be UTF-8).
+py::str text(const std::string& s);
 
 // A backend by name ("auto", "cpu", "cuda"), and the sentence saying which was taken and why.
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why = nullptr);

@@ -110,7 +110,7 @@ def test_files(tmp_path):
 def test_training_options(tmp_path):
     with pytest.raises(ValueError, match=r"epochs=0: from 1"):
         magcnn.train(out=str(tmp_path / "run"), epochs=0)
-    with pytest.raises(ValueError, match=r"resume=: .* does not exist: nothing to resume"):
+    with pytest.raises(ValueError, match=r"resume=True: .* does not exist: nothing to resume"):
         magcnn.train(out=str(tmp_path / "run"), resume=True, quiet=True)
     with pytest.raises(ValueError, match=r"fresh_data= generates new samples every epoch: it cannot be combined with data="):
         (tmp_path / "set.h5").write_text("")

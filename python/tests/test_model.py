@@ -104,7 +104,7 @@ def test_normalized_maps_and_the_refusals(trained):
 
 def test_resume_and_refusals(trained):
     tmp, config, result, _ = trained
-    with pytest.raises(ValueError, match=r"already holds a run .*: pass resume= to continue it, or choose another out="):
+    with pytest.raises(ValueError, match=r"already holds a run .*: pass resume=True to continue it, or choose another out="):
         magcnn.train(str(config), out=str(tmp / "module"), quiet=True)
     with pytest.raises(ValueError, match=r"batch_size= cannot change a run being resumed"):
         magcnn.train(str(config), out=str(tmp / "module"), resume=True, batch_size=8, quiet=True)

@@ -110,7 +110,7 @@ def test_ctrl_c_in_training_leaves_a_checkpoint_to_resume(tmp_path):
     """
     rc, out, after_signal_s = run_child(code, 0.3)
     assert rc == 0, out
-    assert "checkpoint written to" in out and "continue with resume=" in out, out
+    assert "checkpoint written to" in out and "continue with resume=True" in out, out
     assert after_signal_s < 10
     result = magcnn.train(str(config), out=str(run), resume=True, epochs=1, device="cpu", quiet=True)
     assert result["last_epoch"][0]["epoch"] == 1
@@ -172,3 +172,57 @@ def test_no_leaks_over_many_generator_and_forward_function_calls(rng):
     gc.collect()
     assert len(gc.get_objects()) <= objects + 10
     assert resident_bytes() - before < 4 << 20
+
+
+def test_ctrl_c_after_the_last_step_says_the_run_is_complete(tmp_path):
+    # A KeyboardInterrupt inside the callback of the last epoch: nothing is left to stop, and the
+    # message must not claim that nothing was written.
+    config = tmp_path / "c.toml"
+    config.write_text("[data]\ncount = 200\n\n[training]\nepochs = 2\ntarget_loss = 0.0\n")
+
+    def progress(event):
+        if event["kind"] == "epoch" and event["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match=r"training had finished: .*model.h5 and .*history.h5 hold its last epoch"):
+        magcnn.train(str(config), out=str(tmp_path / "run"), device="cpu", progress=progress, quiet=True)
+    assert magcnn.Model.load(str(tmp_path / "run")).epochs == 2
+
+
+def test_a_callback_that_reenters_a_busy_model_is_refused_not_deadlocked(rng):
+    # The same thread entering a model it is inside already (from a signal handler, say) would wait on
+    # itself; it is refused. Reached here through the progress-free path: a handler run by the poll.
+    model = magcnn.ForwardModel((64, 64), magcnn.Geometry(**GEOMETRY), device="cpu", max_batch=1)
+    m = random_magnetization(rng, (400, 64, 64))
+    small = random_magnetization(rng, (64, 64))
+    seen = []
+
+    def handler(signum, frame):
+        try:
+            model(*small)
+        except ValueError as e:
+            seen.append(str(e))
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGUSR1)).start()
+        model(*m)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert seen and "called again from within its own call" in seen[0]
+
+
+def test_an_interrupted_generator_counts_what_it_drew():
+    import _thread
+
+    generator = magcnn.Generator(device="cpu")
+    # interrupt_main does nothing where SIGINT is ignored (a process started in the background): the
+    # interactive handler, for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            generator.next(200_000)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert 0 < generator.drawn < 200_000

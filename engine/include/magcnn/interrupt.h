@@ -53,7 +53,8 @@ void throw_if_interrupted();
 // For a host that handles signals itself (the Python module: the interpreter's handler runs only when
 // the interpreter does): while a scope lives, interrupt_signal() and throw_if_interrupted() on its
 // thread also ask `poll`, which returns a signal number to stop for, or 0. Thread-local: another
-// thread's engine calls are not stopped, and no process-wide state changes.
+// thread's engine calls are not stopped, and no process-wide state changes. Never poll inside an OpenMP
+// parallel region (its first thread would run the host's code there, and an exception cannot leave it).
 class InterruptPollScope {
  public:
   // Records a stop for this thread's engine calls, as if `poll` had returned it (a host's callback that
@@ -68,6 +69,7 @@ class InterruptPollScope {
  private:
   Poll previous_poll_;
   void* previous_context_;
+  int previous_signal_;
 };
 
 // A temporary file that the second signal's immediate exit must remove; registered for its lifetime.
