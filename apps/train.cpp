@@ -3,6 +3,10 @@
 #include "cli.h"
 #include "train_run.h"
 
+#include <memory>
+
+#include "magcnn/communicator.h"
+
 int main(int argc, char** argv) {
   using namespace magcnn;
   CLI::App app{"Trains the seed's convolutional network (DESIGN.md section 3) with Adam to predict the magnetization "
@@ -37,8 +41,12 @@ int main(int argc, char** argv) {
                                     "(magcnn-infer --model RUN_DIR: their mean and spread) [training.ensemble]")
                          ->check(app::integer_range(1, 1000));
 
-  return app::run(app, argc, argv, [&] {
+  // Under mpirun (or srun), one rank of a data-parallel run; alone otherwise.
+  const std::unique_ptr<Communicator> world = make_world_communicator();
+  const int code = app::run(app, argc, argv, [&] {
+    if (world->rank() != 0) common.quiet = true;
     app::TrainRequest request;
+    request.communicator = world.get();
     request.base = app::load_config(common);
     request.out = common.out;
     request.device = common.device;
@@ -62,4 +70,8 @@ int main(int argc, char** argv) {
     hooks.progress_bars = !common.quiet;
     app::train_run(request, hooks);
   });
+  // A rank that failed ends the others, which may be waiting for it in an all-reduce. A stop (a signal,
+  // which every rank agrees on) and success end each rank by itself.
+  if (code == 1) world->abort(code);
+  return code;
 }

@@ -97,8 +97,10 @@ std::string seconds_text(double s) {
 // made absolute and, when resuming, the run's own.
 EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::string& data, const std::string& out_dir,
                       bool resume_this, int64_t member, int64_t members, const ModelFile* first_member, bool& reached_target) {
+  // Rank 0 of a data-parallel run speaks and writes; the others train their shares in silence.
+  const bool lead = req.communicator == nullptr || req.communicator->rank() == 0;
   const auto say = [&](const std::string& line) {
-    if (hooks.say) hooks.say(line);
+    if (hooks.say && lead) hooks.say(line);
   };
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -183,9 +185,12 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   const NetworkSpec spec = NetworkSpec::from(config.network);
   MAGCNN_REQUIRE(spec.in_channels == 1, "this release trains on one field channel (in_channels = 1), not " << spec.in_channels);
   TrainSettings settings = TrainSettings::from(config.training);
+  settings.communicator = req.communicator;
   MadeFolder made;
-  made.make(run);
-  check_output_path(model_path);
+  if (lead) {
+    made.make(run);
+    check_output_path(model_path);
+  }
   std::string why;
   auto backend = make_backend(parse_device_choice(req.device), &why);
   say(why);
@@ -232,7 +237,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     gs.noise = NoiseSettings{};
     Generator gen(*backend, gs);
     // A stop asked for while the sets are made ends the run at once: nothing has been trained yet.
-    Progress bar("data", n_train + n_val, "samples", hooks.progress_bars);
+    Progress bar("data", n_train + n_val, "samples", hooks.progress_bars && lead);
     filler.fill(gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0, [&](int64_t done) {
       bar.update(done);
       throw_if_interrupted();
@@ -318,20 +323,22 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   say(trainer.describe());
 
   const std::string device = backend->description();
+  // Every rank holds the same weights and state: rank 0 writes them.
   const auto checkpoint_now = [&] {
+    if (!lead) return;
     save_model(model_path, config, trainer.parameters(), trainer.state(), side_y, side_x, device, data);
+    write_history((run / "history.h5").string(), trainer.history());
   };
   bool reached = !trainer.history().empty() && trainer.history().back().validation_mse <= config.training.target_loss;
   while (!reached && static_cast<int64_t>(trainer.history().size()) < config.training.epochs) {
     const int64_t epoch = static_cast<int64_t>(trainer.history().size()) + 1;
-    Progress bar("epoch " + std::to_string(epoch), trainer.steps_per_epoch(), "steps", hooks.progress_bars);
+    Progress bar("epoch " + std::to_string(epoch), trainer.steps_per_epoch(), "steps", hooks.progress_bars && lead);
     const bool finished = trainer.run_epoch([] { return interrupt_signal() != 0; }, [&](int64_t done, int64_t steps) {
       bar.update(done);
-      if (hooks.step) hooks.step(member, epoch, done, steps);
+      if (hooks.step && lead) hooks.step(member, epoch, done, steps);
     });
     if (!finished) {
       checkpoint_now();
-      write_history((run / "history.h5").string(), trainer.history());
       throw Interrupted(interrupt_signal(), "checkpoint written to " + model_path + " (epoch " + std::to_string(epoch) + ", step " +
                                                 std::to_string(trainer.state().step_in_epoch) + "); continue with " + req.spell("--resume"));
     }
@@ -345,9 +352,8 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
       continue;
     }
     checkpoint_now();
-    write_history((run / "history.h5").string(), trainer.history());
     const EpochRecord& r = trainer.history().back();
-    if (hooks.epoch) hooks.epoch(member, r);
+    if (hooks.epoch && lead) hooks.epoch(member, r);
     const double total = trainer.state().seconds;
     const double eta = total / static_cast<double>(trainer.history().size()) *
                        static_cast<double>(config.training.epochs - static_cast<int64_t>(trainer.history().size()));
@@ -362,7 +368,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   if (const int sig = interrupt_signal())
     throw Interrupted(sig, "training had finished: " + model_path + " and " + (run / "history.h5").string() +
                                " hold its last epoch; no loss.png drawn");
-  const bool drawn = plot_losses((run / "loss.png").string(), trainer.history(),
+  const bool drawn = lead && plot_losses((run / "loss.png").string(), trainer.history(),
                                  "magcnn-train: " + std::string(target_kind_name(config.data.target)) + " target, b = " +
                                      std::to_string(spec.base_channels) + ", batch " + std::to_string(config.training.batch_size));
   const EpochRecord& last = trainer.history().back();
@@ -380,8 +386,9 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
 }  // namespace
 
 TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
+  const bool lead = req.communicator == nullptr || req.communicator->rank() == 0;
   const auto say = [&](const std::string& line) {
-    if (hooks.say) hooks.say(line);
+    if (hooks.say && lead) hooks.say(line);
   };
   const fs::path root(req.out);
   std::error_code ec;
@@ -414,8 +421,10 @@ TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
                  req.out << " holds a single run (model.h5), not an ensemble: choose another " << req.spell("--out"));
   MAGCNN_REQUIRE(!req.resume || first, req.spell("--resume") << ": " << first_model.string() << " does not exist: no ensemble to resume");
   MadeFolder made;
-  made.make(root);
-  MAGCNN_REQUIRE(fs::is_directory(root, ec), req.spell("--out") << " " << req.out << " exists and is not a folder");
+  if (lead) {
+    made.make(root);
+    MAGCNN_REQUIRE(fs::is_directory(root, ec), req.spell("--out") << " " << req.out << " exists and is not a folder");
+  }
   for (int64_t k = 1; k <= members; ++k) {
     const fs::path dir = ensemble_member_folder(root, k);
     const bool started = fs::exists(dir / "model.h5", ec);

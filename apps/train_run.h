@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "magcnn/communicator.h"
 #include "magcnn/config.h"
 #include "magcnn/trainer.h"
 #include "overrides.h"
@@ -31,6 +32,9 @@ struct TrainRequest {
   std::optional<uint64_t> seed;
   std::optional<bool> fresh_data;
   NoiseOverrides noise;
+  // Data-parallel over its ranks (magcnn-train under mpirun); null: alone. Rank 0 alone speaks and writes
+  // the run folder; every rank trains its share of each batch.
+  Communicator* communicator = nullptr;
   // How the caller spells its options in messages: "--batch-size" (the program) or "batch_size" (Python).
   Spelling spell = as_flag;
 };

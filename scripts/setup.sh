@@ -13,7 +13,7 @@ case "$mode" in run|test|example|deps) ;; *) echo "usage: bash scripts/setup.sh 
 
 packages=(cmake ninja-build g++ pkg-config libhdf5-dev libfftw3-dev libcli11-dev libtomlplusplus-dev
           libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-openmp-dev libplplot-dev plplot-driver-cairo libpng-dev
-          pybind11-dev)
+          pybind11-dev libopenmpi-dev openmpi-bin)
 # The Python module is built for the python3 on PATH. Debian's own interpreter takes its packages from
 # apt; any other (a venv, pyenv, conda) from pip. Its tests need numpy, pytest and h5py.
 python_prefix=$(python3 -c 'import sys; print(sys.prefix)' 2>/dev/null || echo none)

@@ -52,6 +52,11 @@ struct Trainer::Impl {
   NetworkSpec spec;
   TrainSettings s;
   int64_t H, W, n_train, n_val, B, full_steps, tail, steps, Bv, val_full, val_tail;
+  // Data parallelism: rank r of R takes samples [batch_first, batch_first + batch_local) of every full
+  // batch and [tail_first, tail_first + tail_local) of the last partial one.
+  Communicator* comm = nullptr;
+  int R = 1, r = 0;
+  int64_t batch_first = 0, batch_local = 0, tail_first = 0, tail_local = 0;
   Parameters params;
   Tensor x_train, t_train, x_val, t_val;
   Tensor xb, tb, xb_tail, tb_tail;
@@ -80,6 +85,18 @@ struct Trainer::Impl {
     val_tail = n_val % Bv;
     s.adam.steps_per_epoch = steps;
     s.adam.total_steps = steps * s.epochs;
+    comm = s.communicator;
+    if (comm != nullptr) {
+      R = comm->size();
+      r = comm->rank();
+    }
+    MAGCNN_REQUIRE(R == 1 || b.kind() == DeviceKind::CPU,
+                   "data-parallel training over " << R << " processes runs on the CPU in this release (the GPUs' all-reduce over "
+                                                  << "NCCL is not built yet): use --device cpu, or one process");
+    batch_first = B * r / R;
+    batch_local = B * (r + 1) / R - batch_first;
+    tail_first = tail * r / R;
+    tail_local = tail * (r + 1) / R - tail_first;
     require_memory(memory_bytes(), backend.available_memory(),
                    "training on " + std::to_string(n_train) + " + " + std::to_string(n_val) + " maps of " + std::to_string(H) + " x " +
                        std::to_string(W) + " at batch " + std::to_string(B) + " (validation batch " + std::to_string(Bv) +
@@ -91,13 +108,16 @@ struct Trainer::Impl {
     t_train = Tensor(b, DType::F32, Shape{n_train, co, H, W});
     x_val = Tensor(b, DType::F32, Shape{n_val, ci, H, W});
     t_val = Tensor(b, DType::F32, Shape{n_val, co, H, W});
-    xb = Tensor(b, DType::F32, Shape{B, ci, H, W});
-    tb = Tensor(b, DType::F32, Shape{B, co, H, W});
-    net = std::make_unique<Network>(params, B, H, W);
-    if (tail > 0) {
-      xb_tail = Tensor(b, DType::F32, Shape{tail, ci, H, W});
-      tb_tail = Tensor(b, DType::F32, Shape{tail, co, H, W});
-      net_tail = std::make_unique<Network>(params, tail, H, W);
+    // A rank whose share of a batch is empty (more ranks than samples) has no network for it.
+    if (batch_local > 0) {
+      xb = Tensor(b, DType::F32, Shape{batch_local, ci, H, W});
+      tb = Tensor(b, DType::F32, Shape{batch_local, co, H, W});
+      net = std::make_unique<Network>(params, batch_local, H, W);
+    }
+    if (tail_local > 0) {
+      xb_tail = Tensor(b, DType::F32, Shape{tail_local, ci, H, W});
+      tb_tail = Tensor(b, DType::F32, Shape{tail_local, co, H, W});
+      net_tail = std::make_unique<Network>(params, tail_local, H, W);
     }
     net_val = std::make_unique<Network>(params, Bv, H, W);
     if (val_tail > 0) net_val_tail = std::make_unique<Network>(params, val_tail, H, W);
@@ -118,13 +138,13 @@ struct Trainer::Impl {
     for (Tensor* t : {&x_train, &t_train, &x_val, &t_val}) t->zero();
     backend.run(kern::Iota{order.data<int32_t>()}, n_train);
     set_counters(0, 0);
-    step(*net, xb, tb);
-    if (tail > 0) step(*net_tail, xb_tail, tb_tail);
+    full_step();
+    if (tail > 0) tail_step();
     validate_all();
     b.synchronize();
     if (s.use_graph) {
-      step_full = b.capture([this] { step(*net, xb, tb); });
-      if (tail > 0) step_tail = b.capture([this] { step(*net_tail, xb_tail, tb_tail); });
+      step_full = b.capture([this] { full_step(); });
+      if (tail > 0) step_tail = b.capture([this] { tail_step(); });
     }
     validation = b.capture([this] { validate_all(); });
   }
@@ -142,19 +162,35 @@ struct Trainer::Impl {
     return bytes;
   }
 
-  // One training step on the batch at the device's step counter.
-  void step(Network& n, const Tensor& x, const Tensor& t) {
-    const int64_t count = x.shape()[0];
+  void full_step() { step(net.get(), xb, tb, batch_first, B); }
+  void tail_step() { step(net_tail.get(), xb_tail, tb_tail, tail_first, tail); }
+
+  // One training step on the batch at the device's step counter: this rank's share of it, from sample
+  // `first` of the batch (n: null for an empty share), of a batch of `global` samples in all.
+  void step(Network* n, const Tensor& x, const Tensor& t, int64_t first, int64_t global) {
     const int64_t per_x = spec.in_channels * H * W, per_t = spec.out_channels * H * W;
     const int64_t* c = counters.data<int64_t>();
-    backend.run(kern::GatherBatch<float>{x_train.data<float>(), order.data<int32_t>(), c, x.data<float>(), per_x, B, 0}, count * per_x);
-    backend.run(kern::GatherBatch<float>{t_train.data<float>(), order.data<int32_t>(), c, t.data<float>(), per_t, B, 0}, count * per_t);
-    n.forward(x.view());
-    const TensorView y = n.output(), dy = n.output_gradient();
-    const int64_t values = count * per_t;
-    backend.run(kern::MseGrad<float>{y.as<float>(), t.data<float>(), dy.as<float>(), 2.0f / static_cast<float>(values)}, values);
-    backend.reduce(kern::SquaredErrorSum<float>{y.as<float>(), t.data<float>(), count, per_t, loss_sums.data<double>(), c, 0}, 1);
-    n.backward(x.view());
+    if (n != nullptr) {
+      const int64_t count = x.shape()[0];
+      backend.run(kern::GatherBatch<float>{x_train.data<float>(), order.data<int32_t>(), c, x.data<float>(), per_x, B, first},
+                  count * per_x);
+      backend.run(kern::GatherBatch<float>{t_train.data<float>(), order.data<int32_t>(), c, t.data<float>(), per_t, B, first},
+                  count * per_t);
+      n->forward(x.view());
+      const TensorView y = n->output(), dy = n->output_gradient();
+      // The mean over the whole batch, whichever rank holds a sample.
+      backend.run(kern::MseGrad<float>{y.as<float>(), t.data<float>(), dy.as<float>(), 2.0f / static_cast<float>(global * per_t)},
+                  count * per_t);
+      backend.reduce(kern::SquaredErrorSum<float>{y.as<float>(), t.data<float>(), count, per_t, loss_sums.data<double>(), c, 0}, 1);
+      n->backward(x.view());
+    } else {
+      params.gradients().zero();
+    }
+    if (R > 1) {
+      // The flat gradient buffer summed over the ranks, in one all-reduce: every rank updates alike.
+      backend.synchronize();
+      comm->sum(params.gradients().data<float>(), params.count());
+    }
     int64_t* cm = counters.data<int64_t>();
     backend.run(kern::AdamScalars{s.adam, cm, scalars.data<double>()}, 1);
     backend.run(kern::AdamUpdate<float>{params.values().data<float>(), params.gradients().data<float>(), m.data<float>(),
@@ -279,15 +315,22 @@ bool Trainer::run_epoch(const std::function<bool()>& stop, const std::function<v
   if (t.refill) t.refill(e);
   t.shuffle(e);
   t.set_counters(first, t.st.adam_step);
-  if (first > 0) t.backend.upload(t.loss_sums.data<double>(), t.st.loss_sums.data(), sizeof(double) * t.st.loss_sums.size());
+  if (t.R > 1) t.loss_sums.zero();  // a rank with an empty share of a step adds nothing to its sum
+  if (first > 0) {
+    // The checkpoint's sums are the ranks' total: rank 0 carries them, the others start from zero.
+    const std::vector<double> prefix = t.r == 0 ? t.st.loss_sums : std::vector<double>(t.st.loss_sums.size(), 0.0);
+    t.backend.upload(t.loss_sums.data<double>(), prefix.data(), sizeof(double) * prefix.size());
+  }
   int64_t done = first;
   for (; done < t.steps; ++done) {
-    if (stop && stop()) break;
+    bool stop_now = stop && stop();
+    if (t.R > 1) stop_now = !t.comm->all(!stop_now);  // every rank stops at the same step, or none
+    if (stop_now) break;
     if (!t.s.use_graph) {
       if (done < t.full_steps) {
-        t.step(*t.net, t.xb, t.tb);
+        t.full_step();
       } else {
-        t.step(*t.net_tail, t.xb_tail, t.tb_tail);
+        t.tail_step();
       }
     } else {
       (done < t.full_steps ? t.step_full : t.step_tail)->replay();
@@ -297,6 +340,7 @@ bool Trainer::run_epoch(const std::function<bool()>& stop, const std::function<v
   // The only read-back of the epoch: its loss sums (and the counters, for a checkpoint).
   std::vector<double> sums(static_cast<std::size_t>(t.steps));
   t.backend.download(sums.data(), t.loss_sums.data<double>(), sizeof(double) * sums.size());
+  if (t.R > 1) t.comm->sum(sums.data(), t.steps);
   int64_t host_counters[kern::kCounterCount];
   t.backend.download(host_counters, t.counters.data<int64_t>(), sizeof host_counters);
   t.st.adam_step = host_counters[kern::kAdamStep];
@@ -337,7 +381,11 @@ std::string Trainer::describe() const {
   const Impl& t = *impl_;
   return std::to_string(t.params.count()) + " parameters; " + std::to_string(t.n_train) + " training and " +
          std::to_string(t.n_val) + " validation maps of " + std::to_string(t.H) + " x " + std::to_string(t.W) + "; " +
-         std::to_string(t.steps) + " steps of " + std::to_string(t.B) + " per epoch\n" + t.net->describe_algorithms();
+         std::to_string(t.steps) + " steps of " + std::to_string(t.B) + " per epoch" +
+         (t.R > 1 ? "; data-parallel over " + std::to_string(t.R) + " processes (" + t.comm->describe() + "), this one taking " +
+                        std::to_string(t.batch_local) + " of each batch"
+                  : std::string()) +
+         "\n" + (t.net ? t.net->describe_algorithms() : t.net_val->describe_algorithms());
 }
 
 }  // namespace magcnn

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "magcnn/backend.h"
+#include "magcnn/communicator.h"
 #include "magcnn/config.h"
 #include "magcnn/network.h"
 
@@ -27,6 +28,10 @@ struct TrainSettings {
   uint64_t seed = 1;       // weights and shuffling
   kern::AdamSettings adam;  // learning rate, moments, schedule (steps_per_epoch and total_steps are set by the trainer)
   bool use_graph = true;    // replay captured steps (false: queue each step's work anew; for benchmarks)
+  // Data-parallel over its ranks (null: alone): each rank takes its share of every batch, the gradients
+  // are summed over the ranks before each update, so that every rank holds the same weights and the run
+  // is the one process's with the same global batch (to float rounding). Not owned.
+  Communicator* communicator = nullptr;
   // From the configuration's [training] section; throws InvalidInput on unknown names.
   static TrainSettings from(const TrainingConfig& config);
 };

@@ -1,0 +1,103 @@
+// Communicators: one process alone, or MPI's world (when built with MPI).
+#include "magcnn/communicator.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "magcnn/error.h"
+
+#if MAGCNN_WITH_MPI
+#include <mpi.h>
+#endif
+
+namespace magcnn {
+namespace {
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void sum(float*, int64_t) override {}
+  void sum(double*, int64_t) override {}
+  bool all(bool yes) override { return yes; }
+  void abort(int) override {}
+  std::string describe() const override { return "1 process"; }
+};
+
+// Launchers announce themselves in the environment of the processes they start.
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+#if MAGCNN_WITH_MPI
+void check_mpi(int status, const char* call) {
+  if (status == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, text, &length);
+  throw Error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    int provided = 0;
+    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    // Errors come back as statuses (turned into exceptions here) rather than aborting the job unseen.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+    check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int length = 0;
+    MPI_Get_library_version(version, &length);
+    library_ = std::string(version, static_cast<std::size_t>(length));
+    if (const auto end = library_.find_first_of(",\n"); end != std::string::npos) library_.resize(end);
+  }
+  ~MpiWorld() override { MPI_Finalize(); }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void sum(float* values, int64_t count) override { reduce(values, count, MPI_FLOAT); }
+  void sum(double* values, int64_t count) override { reduce(values, count, MPI_DOUBLE); }
+  bool all(bool yes) override {
+    int mine = yes ? 1 : 0, every = 0;
+    check_mpi(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD), "MPI_Allreduce");
+    return every != 0;
+  }
+  void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
+  std::string describe() const override {
+    return "MPI: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " (" + library_ + ")";
+  }
+
+ private:
+  void reduce(void* values, int64_t count, MPI_Datatype type) {
+    // In chunks that an int counts.
+    constexpr int64_t kChunk = int64_t{1} << 30;
+    auto* bytes = static_cast<char*>(values);
+    int size = 0;
+    MPI_Type_size(type, &size);
+    for (int64_t first = 0; first < count; first += kChunk) {
+      const int n = static_cast<int>(std::min(kChunk, count - first));
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + first * size, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    }
+  }
+  int rank_ = 0, size_ = 1;
+  std::string library_;
+};
+#endif
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_single_process() { return std::make_unique<SingleProcess>(); }
+
+std::unique_ptr<Communicator> make_world_communicator() {
+#if MAGCNN_WITH_MPI
+  if (launched_by_mpi()) return std::make_unique<MpiWorld>();
+#endif
+  return make_single_process();
+}
+
+bool built_with_mpi() { return MAGCNN_WITH_MPI != 0; }
+
+}  // namespace magcnn
