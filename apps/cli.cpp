@@ -209,22 +209,23 @@ uint64_t parse_seed(const std::string& text, const std::string& flag) {
   return static_cast<uint64_t>(v);
 }
 
-int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body) {
+int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body, int rank) {
   const InterruptScope signals;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  const std::string who = rank > 0 ? app.get_name() + " (rank " + std::to_string(rank) + ")" : app.get_name();
   const auto fail = [&](const std::string& message) {
     std::fflush(stdout);
-    std::fprintf(stderr, "%s: %s\n", app.get_name().c_str(), message.c_str());
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), message.c_str());
   };
   try {
     body();
     return 0;
   } catch (const Interrupted& e) {
-    fail(e.what());
+    if (rank == 0) fail(e.what());  // every rank stopped at the same step; rank 0 says what it wrote
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     fail("error: out of memory (" + human_bytes(static_cast<double>(host_memory_available())) +

@@ -88,7 +88,8 @@ constexpr const char* kFieldAxisHelp =
 
 // Runs `body` after parsing, with interrupting signals handled (interrupt.h); returns the exit code.
 // Usage errors: CLI11's message and code. Any other error prints "PROGRAM: error: ..." on one line and
-// exits 1; an interrupt prints "PROGRAM: interrupted by SIG...: ..." and exits 128 + the signal.
-int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body);
+// exits 1; an interrupt prints "PROGRAM: interrupted by SIG...: ..." and exits 128 + the signal. `rank`:
+// this process's rank in a run of several (errors name it; only rank 0 reports an interrupt).
+int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body, int rank = 0);
 
 }  // namespace magcnn::app

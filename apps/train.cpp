@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     if (!common.quiet) hooks.say = [&](const std::string& line) { app::say(common, line); };
     hooks.progress_bars = !common.quiet;
     app::train_run(request, hooks);
-  });
+  }, world->rank());
   // A rank that failed ends the others, which may be waiting for it in an all-reduce. A stop (a signal,
   // which every rank agrees on) and success end each rank by itself.
   if (code == 1) world->abort(code);
