@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "infer_report.h"
 #include "magcnn/atomic_output.h"
+#include "magcnn/communicator.h"
 #include "magcnn/inference.h"
 #include "magcnn/inference_io.h"
 #include "magcnn/interrupt.h"
@@ -165,7 +166,12 @@ int main(int argc, char** argv) {
   app.add_option("--png-limit", png_limit, "figures for at most this many maps")->check(app::integer_range(1, int64_t{1} << 20));
   app.add_flag("--no-residual", no_residual, "skip the physics residual (the forward model on every map)");
 
-  return app::run(app, argc, argv, [&] {
+  // Under mpirun (or srun), one rank of a sharded run: each rank predicts its share of the maps, rank 0
+  // writes them all; alone otherwise.
+  const std::unique_ptr<Communicator> world = make_world_communicator();
+  const int rank = world->rank(), ranks = world->size();
+  const int code = app::run(app, argc, argv, [&] {
+    if (rank != 0) common.quiet = true;
     MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
     const Config config = app::load_config(common);
     const std::vector<ModelSource> sources = model_files(model_args);
@@ -315,7 +321,9 @@ int main(int argc, char** argv) {
     header.model_summary = line;
     if (K > 1) header.model_summary += "; the first of an ensemble of " + std::to_string(K);
     header.resampling = inference.describe_resampling();
-    PredictionWriter writer(common.out, header, inputs);
+    // Rank 0 alone writes (every rank's predictions, in order); the others send theirs to it.
+    std::unique_ptr<PredictionWriter> writer;
+    if (rank == 0) writer = std::make_unique<PredictionWriter>(common.out, header, inputs);
 
     // Chunks of about 16 MB of maps (at least one pass), two in flight.
     const int64_t pass = inference.maps_per_pass(), channels = inference.channels(), truth_channels = info.truth_channels;
@@ -346,13 +354,14 @@ int main(int argc, char** argv) {
       if (K > 1) c.spread.resize(c.prediction.size());
       if (keep_truth) c.truth.resize(c.field.size() * static_cast<std::size_t>(truth_channels));
     }
-    const auto load = [&](Chunk& c, int64_t first) {
+    // Maps [first, min(first + chunk, end)) into c.
+    const auto load = [&](Chunk& c, int64_t first, int64_t end) {
       c.first = first;
-      c.count = std::min(chunk, n - first);
+      c.count = std::min(chunk, end - first);
       reader.read(first, c.count, c.field.data(), keep_truth && !truth_file ? c.truth.data() : nullptr);
       if (truth_file) truth_file->read(first, c.count, c.truth.data(), directions.data() + first);
     };
-    const auto store = [&](const Chunk& c) { writer.append(c.prediction.data(), c.count, K > 1 ? c.spread.data() : nullptr); };
+    const auto store = [&](const Chunk& c) { writer->append(c.prediction.data(), c.count, K > 1 ? c.spread.data() : nullptr); };
     // An ensemble's members, one after the other, into running sums: the mean and the spread.
     std::vector<float> member;
     std::vector<double> sum, squares;
@@ -362,55 +371,122 @@ int main(int argc, char** argv) {
       squares.resize(member.size());
     }
 
-    Progress progress("infer", n, "maps", !common.quiet);
-    load(chunks[0], 0);
-    int64_t k = 0;
-    for (int64_t first = 0; first < n; first += chunk, ++k) {
-      throw_if_interrupted();
-      Chunk& c = chunks[k % 2];
-      Chunk& other = chunks[(k + 1) % 2];
-      const int64_t next = first + chunk;
-      // The other chunk: written (it was computed last round), then refilled with the next maps.
-      std::future<void> io = std::async(std::launch::async, [&, k, next] {
-        if (k > 0) store(other);
-        if (next < n) load(other, next);
-      });
-      ResidualReport* reports = report.residuals().empty() ? nullptr : report.residuals().data() + first;
-      try {
-        if (K == 1) {
-          inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports, first);
-        } else {
-          const auto values = static_cast<std::size_t>(c.count * channels * plane);
-          std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
-          std::fill(squares.begin(), squares.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
-          for (const auto& m : made) {
-            throw_if_interrupted();
-            m->run(c.field.data(), c.count, directions.data() + first, member.data(), nullptr, first);
-            accumulate(member, values, sum, squares);
-          }
-          for (std::size_t i = 0; i < values; ++i) {
-            const double mean = sum[i] / static_cast<double>(K);
-            c.prediction[i] = static_cast<float>(mean);
-            c.spread[i] = static_cast<float>(std::sqrt(std::max(0.0, squares[i] / static_cast<double>(K) - mean * mean)));
-          }
-          if (reports) inference.residuals(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports);
-        }
-      } catch (const InvalidInput& e) {
-        throw InvalidInput(in + ": " + e.what());
+    // The shards: rank r predicts maps [shard(r), shard(r + 1)), whole passes each, so that every map
+    // goes through the network in the same pass position as in one process (the same bits).
+    const auto shard = [&](int r) { return r >= ranks ? n : std::min(n, n * r / ranks / pass * pass); };
+    const int64_t own_first = shard(rank), own_end = shard(rank + 1);
+    // Each chunk a rank sends starts with a status: ok, or the message of what failed there.
+    const auto send_status = [&](const std::string& failure) {
+      const int64_t head[2] = {failure.empty() ? 1 : 0, static_cast<int64_t>(failure.size())};
+      world->send(head, sizeof head, 0);
+      if (!failure.empty()) world->send(failure.data(), failure.size(), 0);
+    };
+    const auto send_chunk = [&](const Chunk& c) {
+      send_status("");
+      const auto values = static_cast<std::size_t>(c.count * channels * plane);
+      world->send(c.prediction.data(), values * sizeof(float), 0);
+      if (K > 1) world->send(c.spread.data(), values * sizeof(float), 0);
+      if (!report.residuals().empty())
+        world->send(report.residuals().data() + c.first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), 0);
+    };
+    // Rank 0 takes another rank's chunk: its predictions from that rank, the maps themselves (for the
+    // report, the figures and the MSE) from the files.
+    const auto receive_chunk = [&](int from, Chunk& c, int64_t first, int64_t end) {
+      int64_t head[2] = {0, 0};
+      world->receive(head, sizeof head, from);
+      if (head[0] != 1) {
+        std::string failure(static_cast<std::size_t>(std::max<int64_t>(head[1], 0)), ' ');
+        world->receive(failure.data(), failure.size(), from);
+        throw InvalidInput("rank " + std::to_string(from) + " of " + std::to_string(ranks) + ": " + failure);
       }
-      report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr, K > 1 ? c.spread.data() : nullptr);
-      io.get();  // its errors surface here
-      progress.update(first + c.count);
+      load(c, first, end);
+      const auto values = static_cast<std::size_t>(c.count * channels * plane);
+      world->receive(c.prediction.data(), values * sizeof(float), from);
+      if (K > 1) world->receive(c.spread.data(), values * sizeof(float), from);
+      if (!report.residuals().empty())
+        world->receive(report.residuals().data() + first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), from);
+    };
+
+    Progress progress("infer", n, "maps", !common.quiet);
+    bool sent_all = rank == 0;
+    try {
+      if (own_first < own_end) load(chunks[0], own_first, own_end);
+      int64_t k = 0;
+      for (int64_t first = own_first; first < own_end; first += chunk, ++k) {
+        throw_if_interrupted();
+        Chunk& c = chunks[k % 2];
+        Chunk& other = chunks[(k + 1) % 2];
+        const int64_t next = first + chunk;
+        // The other chunk: written (it was computed last round), then refilled with the next maps.
+        std::future<void> io = std::async(std::launch::async, [&, k, next] {
+          if (k > 0 && rank == 0) store(other);
+          if (next < own_end) load(other, next, own_end);
+        });
+        ResidualReport* reports = report.residuals().empty() ? nullptr : report.residuals().data() + first;
+        try {
+          if (K == 1) {
+            inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports, first);
+          } else {
+            const auto values = static_cast<std::size_t>(c.count * channels * plane);
+            std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+            std::fill(squares.begin(), squares.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+            for (const auto& m : made) {
+              throw_if_interrupted();
+              m->run(c.field.data(), c.count, directions.data() + first, member.data(), nullptr, first);
+              accumulate(member, values, sum, squares);
+            }
+            for (std::size_t i = 0; i < values; ++i) {
+              const double mean = sum[i] / static_cast<double>(K);
+              c.prediction[i] = static_cast<float>(mean);
+              c.spread[i] = static_cast<float>(std::sqrt(std::max(0.0, squares[i] / static_cast<double>(K) - mean * mean)));
+            }
+            if (reports) inference.residuals(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports);
+          }
+        } catch (const InvalidInput& e) {
+          io.wait();
+          throw InvalidInput(in + ": " + e.what());
+        }
+        io.get();  // its errors surface here
+        if (rank == 0) {
+          report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
+                     K > 1 ? c.spread.data() : nullptr);
+        } else {
+          send_chunk(c);  // from this thread: MPI is called from the main thread only
+        }
+        progress.update(first + c.count - own_first);
+      }
+      if (rank == 0 && own_first < own_end) store(chunks[(k - 1) % 2]);
+      sent_all = true;
+      // Rank 0 then writes the other ranks' shards, in order.
+      for (int r = 1; rank == 0 && r < ranks; ++r) {
+        for (int64_t first = shard(r); first < shard(r + 1); first += chunk) {
+          throw_if_interrupted();
+          Chunk& c = chunks[0];
+          receive_chunk(r, c, first, shard(r + 1));
+          report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
+                     K > 1 ? c.spread.data() : nullptr);
+          store(c);
+          progress.update(first + c.count);
+        }
+      }
+    } catch (const std::exception& e) {
+      // A rank that fails tells rank 0, which then ends the run with that message and no output.
+      if (!sent_all) send_status(e.what());
+      throw;
     }
-    store(chunks[(k - 1) % 2]);
     progress.finish();
+    if (rank != 0) return;
     if (K > 1 && compare) {
       const app::SpreadAgreement a = report.spread_agreement();
-      writer.set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
-      writer.set_figure("spread_error_correlation_film", a.film,
+      writer->set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
+      writer->set_figure("spread_error_correlation_film", a.film,
                         "the same over the pixels where the truth is not zero (the film)");
     }
-    writer.commit(report.residuals(), residual_note, report.mse());
+    writer->commit(report.residuals(), residual_note, report.mse());
     report.finish(common);
-  });
+  }, rank);
+  // Rank 0 failing (or stopped) ends the others, which may be waiting to send to it; another rank that
+  // fails has told rank 0, which ends the run.
+  if (code != 0 && rank == 0) world->abort(code);
+  return code;
 }

@@ -20,6 +20,10 @@ class SingleProcess final : public Communicator {
   void sum(float*, int64_t) override {}
   void sum(double*, int64_t) override {}
   bool all(bool yes) override { return yes; }
+  void send(const void*, std::size_t, int to) override { throw Error("send to rank " + std::to_string(to) + " in a run of one process"); }
+  void receive(void*, std::size_t, int from) override {
+    throw Error("receive from rank " + std::to_string(from) + " in a run of one process");
+  }
   void abort(int) override {}
   std::string describe() const override { return "1 process"; }
 };
@@ -66,6 +70,22 @@ class MpiWorld final : public Communicator {
     return every != 0;
   }
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
+  void send(const void* data, std::size_t bytes, int to) override {
+    const auto* p = static_cast<const char*>(data);
+    for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
+      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
+      check_mpi(MPI_Send(p + first, n, MPI_BYTE, to, 0, MPI_COMM_WORLD), "MPI_Send");
+      if (bytes == 0) break;
+    }
+  }
+  void receive(void* data, std::size_t bytes, int from) override {
+    auto* p = static_cast<char*>(data);
+    for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
+      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
+      check_mpi(MPI_Recv(p + first, n, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+      if (bytes == 0) break;
+    }
+  }
   std::string describe() const override {
     return "MPI: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " (" + library_ + ")";
   }
@@ -82,6 +102,7 @@ class MpiWorld final : public Communicator {
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + first * size, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
     }
   }
+  static constexpr std::size_t kMessage = std::size_t{1} << 30;  // bytes an int counts, in round numbers
   int rank_ = 0, size_ = 1;
   std::string library_;
 };

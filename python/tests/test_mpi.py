@@ -76,3 +76,52 @@ def test_resume_with_another_number_of_ranks(tmp_path, config, first, then):
     train(config, tmp_path / "split", first, "--epochs", 1)
     train(config, tmp_path / "split", then, "--resume", "--epochs", 3)
     same_run(tmp_path / "whole", tmp_path / "split")
+
+
+def infer(model, data, out, ranks, *flags, check=True):
+    command = [program("magcnn-infer"), "--model", str(model), "--in", str(data), "--out", str(out), "--device", "cpu",
+               *map(str, flags)]
+    if ranks > 1:
+        command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *command]
+    result = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
+    if check:
+        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("model")
+    config = tmp / "c.toml"
+    config.write_text("[data]\ncount = 200\n\n[training]\nepochs = 1\n")
+    train(config, tmp / "run", 1)
+    return tmp / "run" / "model.h5"
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sharded_inference_writes_what_one_process_writes(tmp_path, small_model, ranks):
+    subprocess.run([program("magcnn-generate"), "--out", str(tmp_path / "maps.h5"), "--count", "83", "--seed", "5", "--device",
+                    "cpu", "--quiet"], check=True, env=ENV)
+    infer(small_model, tmp_path / "maps.h5", tmp_path / "one.h5", 1, "--batch-size", "8")
+    infer(small_model, tmp_path / "maps.h5", tmp_path / "many.h5", ranks, "--batch-size", "8")
+    with h5py.File(tmp_path / "one.h5", "r") as a, h5py.File(tmp_path / "many.h5", "r") as b:
+        names = []
+        a.visit(lambda n: names.append(n) if isinstance(a[n], h5py.Dataset) else None)
+        assert "m" in names and "residual_relative_l2" in names
+        for n in names:
+            np.testing.assert_array_equal(a[n][...], b[n][...], err_msg=n)
+        for k, v in a.attrs.items():
+            if k not in ("created", "elapsed_s", "device"):
+                assert np.array_equal(b.attrs[k], v), k
+
+
+def test_a_rank_that_fails_ends_the_run_with_its_message_and_no_output(tmp_path, small_model):
+    # A NaN in the last map: the last rank's shard alone is bad.
+    maps = np.random.default_rng(1).normal(0, 1e-3, size=(40, 32, 32)).astype(np.float32)
+    maps[-1, 5, 7] = np.nan
+    np.save(tmp_path / "maps.npy", maps)
+    result = infer(small_model, tmp_path / "maps.npy", tmp_path / "out.h5", 2, "--unit", "T", "--pixel-size", "1e-8",
+                   "--standoff", "1e-8", "--thickness", "1e-9", "--Ms", "1e6", "--batch-size", "8", check=False)
+    assert result.returncode != 0
+    assert "rank 1 of 2" in result.stderr and "map 39, row 5, column 7" in result.stderr, result.stderr
+    assert not any(p.name.startswith("out.h5") for p in tmp_path.iterdir()), list(tmp_path.iterdir())

@@ -2,6 +2,7 @@
 // the collective operations data-parallel training needs. A process started alone is rank 0 of 1.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,9 @@ class Communicator {
   // Sums `count` values element-wise over the ranks, in place on every rank (host memory).
   virtual void sum(float* values, int64_t count) = 0;
   virtual void sum(double* values, int64_t count) = 0;
+  // Point to point, blocking: `bytes` to rank `to`, and from rank `from` (the sizes must agree).
+  virtual void send(const void* data, std::size_t bytes, int to) = 0;
+  virtual void receive(void* data, std::size_t bytes, int from) = 0;
   // Whether `yes` holds on every rank (each rank's answer, and'ed; every rank must call it).
   virtual bool all(bool yes) = 0;
   // Ends every rank of the run at once with `code` (a rank that failed, while the others may be waiting
