@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   // Under mpirun (or srun), one rank of a data-parallel run; alone otherwise.
   const std::unique_ptr<Communicator> world = make_world_communicator();
   const int code = app::run(app, argc, argv, [&] {
+    // Only rank 0 says which configuration it read; the run decides which ranks speak (rank 0 of each
+    // group training a member) and only rank 0 of the world draws progress bars.
+    const bool quiet = common.quiet;
     if (world->rank() != 0) common.quiet = true;
     app::TrainRequest request;
     request.communicator = world.get();
@@ -66,8 +69,9 @@ int main(int argc, char** argv) {
     if (*o_fresh) request.fresh_data = fresh;
     request.noise = noise_flags.given_values();
     app::TrainHooks hooks;
+    common.quiet = quiet;
     if (!common.quiet) hooks.say = [&](const std::string& line) { app::say(common, line); };
-    hooks.progress_bars = !common.quiet;
+    hooks.progress_bars = !common.quiet && world->rank() == 0;
     app::train_run(request, hooks);
   }, world->rank());
   // A rank that failed ends the others, which may be waiting for it in an all-reduce. A stop (a signal,

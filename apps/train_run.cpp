@@ -95,12 +95,15 @@ std::string seconds_text(double s) {
 // checkpoint or started. member: 1..members for an ensemble's, 0 alone; `first_member`: when an ensemble
 // is resumed, its first member, whose settings a member not yet started takes. `data` is the request's,
 // made absolute and, when resuming, the run's own.
+// `comm`: the ranks training this run data-parallel (null: alone); `voice` prefixes its lines (an
+// ensemble's members trained side by side on groups of ranks speak at once).
 EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::string& data, const std::string& out_dir,
-                      bool resume_this, int64_t member, int64_t members, const ModelFile* first_member, bool& reached_target) {
+                      bool resume_this, int64_t member, int64_t members, const ModelFile* first_member, bool& reached_target,
+                      Communicator* comm, const std::string& voice) {
   // Rank 0 of a data-parallel run speaks and writes; the others train their shares in silence.
-  const bool lead = req.communicator == nullptr || req.communicator->rank() == 0;
+  const bool lead = comm == nullptr || comm->rank() == 0;
   const auto say = [&](const std::string& line) {
-    if (hooks.say && lead) hooks.say(line);
+    if (hooks.say && lead) hooks.say(voice + line);
   };
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -185,7 +188,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   const NetworkSpec spec = NetworkSpec::from(config.network);
   MAGCNN_REQUIRE(spec.in_channels == 1, "this release trains on one field channel (in_channels = 1), not " << spec.in_channels);
   TrainSettings settings = TrainSettings::from(config.training);
-  settings.communicator = req.communicator;
+  settings.communicator = comm;
   MadeFolder made;
   if (lead) {
     made.make(run);
@@ -395,9 +398,10 @@ TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
   std::string data = req.data;
   TrainOutcome outcome;
   outcome.reached = true;
-  const auto one = [&](const std::string& dir, bool resume_this, int64_t member, int64_t members, const ModelFile* first) {
+  const auto one = [&](const std::string& dir, bool resume_this, int64_t member, int64_t members, const ModelFile* first,
+                       Communicator* comm, const std::string& voice) {
     bool reached = false;
-    outcome.last.push_back(train_one(req, hooks, data, dir, resume_this, member, members, first, reached));
+    outcome.last.push_back(train_one(req, hooks, data, dir, resume_this, member, members, first, reached, comm, voice));
     outcome.models.push_back((fs::path(dir) / "model.h5").string());
     outcome.reached = outcome.reached && reached;
   };
@@ -414,7 +418,7 @@ TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
     members = first->config.training.ensemble;
   }
   if (members == 1) {
-    one(req.out, req.resume, 0, 1, nullptr);
+    one(req.out, req.resume, 0, 1, nullptr, req.communicator, "");
     return outcome;
   }
   MAGCNN_REQUIRE(!fs::exists(root / "model.h5", ec),
@@ -425,13 +429,27 @@ TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
     made.make(root);
     MAGCNN_REQUIRE(fs::is_directory(root, ec), req.spell("--out") << " " << req.out << " exists and is not a folder");
   }
+  // Over several ranks the members are placed on groups of them: G = min(K, R) groups, rank r in group
+  // r mod G, member k trained by group (k - 1) mod G, data-parallel over the group's ranks (one rank a
+  // member, each a share of the members, when K >= R; several ranks a member when K < R).
+  Communicator* world = req.communicator;
+  const int ranks = world != nullptr ? world->size() : 1;
+  const int groups = static_cast<int>(std::min<int64_t>(members, ranks));
+  const int group = world != nullptr ? world->rank() % groups : 0;
+  std::unique_ptr<Communicator> part = world != nullptr && ranks > 1 ? world->split(group) : nullptr;
+  if (world != nullptr && ranks > 1) world->all(true);  // the root folder exists before any group writes in it
   for (int64_t k = 1; k <= members; ++k) {
+    if ((k - 1) % groups != group) continue;
     const fs::path dir = ensemble_member_folder(root, k);
     const bool started = fs::exists(dir / "model.h5", ec);
-    say("ensemble member " + std::to_string(k) + " of " + std::to_string(members) + ": " + dir.string() +
-        (req.resume && started ? " (resumed)" : ""));
-    one(dir.string(), req.resume && started, k, members, first ? &*first : nullptr);
+    const std::string voice = groups > 1 ? "member " + std::to_string(k) + ": " : "";
+    if (hooks.say && (part == nullptr || part->rank() == 0))
+      hooks.say("ensemble member " + std::to_string(k) + " of " + std::to_string(members) + ": " + dir.string() +
+                (req.resume && started ? " (resumed)" : "") +
+                (groups > 1 ? " (on " + std::to_string(part->size()) + " of the " + std::to_string(ranks) + " ranks)" : ""));
+    one(dir.string(), req.resume && started, k, members, first ? &*first : nullptr, part ? part.get() : world, voice);
   }
+  if (world != nullptr && ranks > 1) world->all(true);  // every group done before the run is announced complete
   say("ensemble: " + std::to_string(members) + " models in " + req.out + "/member_1 ... member_" + std::to_string(members) +
       "; magcnn-infer --model " + req.out + " gives their mean and its spread");
   return outcome;

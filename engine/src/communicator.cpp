@@ -25,6 +25,7 @@ class SingleProcess final : public Communicator {
     throw Error("receive from rank " + std::to_string(from) + " in a run of one process");
   }
   void abort(int) override {}
+  std::unique_ptr<Communicator> split(int) override { return std::make_unique<SingleProcess>(); }
   std::string describe() const override { return "1 process"; }
 };
 
@@ -46,27 +47,44 @@ void check_mpi(int status, const char* call) {
 
 class MpiWorld final : public Communicator {
  public:
-  MpiWorld() {
-    int provided = 0;
-    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
-    // Errors come back as statuses (turned into exceptions here) rather than aborting the job unseen.
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
-    check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+  // The world (initializing MPI), or a part of it (`comm` from MPI_Comm_split, freed with it).
+  explicit MpiWorld(MPI_Comm comm = MPI_COMM_NULL) : comm_(comm), owns_mpi_(comm == MPI_COMM_NULL) {
+    if (owns_mpi_) {
+      int provided = 0;
+      check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+      comm_ = MPI_COMM_WORLD;
+      // Errors come back as statuses (turned into exceptions here) rather than aborting the job unseen.
+      MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    }
+    check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
     char version[MPI_MAX_LIBRARY_VERSION_STRING];
     int length = 0;
     MPI_Get_library_version(version, &length);
     library_ = std::string(version, static_cast<std::size_t>(length));
     if (const auto end = library_.find_first_of(",\n"); end != std::string::npos) library_.resize(end);
   }
-  ~MpiWorld() override { MPI_Finalize(); }
+  ~MpiWorld() override {
+    if (owns_mpi_) {
+      MPI_Finalize();
+    } else {
+      MPI_Comm_free(&comm_);
+    }
+  }
+  std::unique_ptr<Communicator> split(int group) override {
+    MPI_Comm part = MPI_COMM_NULL;
+    check_mpi(MPI_Comm_split(comm_, group, rank_, &part), "MPI_Comm_split");
+    auto made = std::make_unique<MpiWorld>(part);
+    made->library_ = library_;
+    return made;
+  }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   void sum(float* values, int64_t count) override { reduce(values, count, MPI_FLOAT); }
   void sum(double* values, int64_t count) override { reduce(values, count, MPI_DOUBLE); }
   bool all(bool yes) override {
     int mine = yes ? 1 : 0, every = 0;
-    check_mpi(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD), "MPI_Allreduce");
+    check_mpi(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_LAND, comm_), "MPI_Allreduce");
     return every != 0;
   }
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
@@ -74,7 +92,7 @@ class MpiWorld final : public Communicator {
     const auto* p = static_cast<const char*>(data);
     for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
       const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
-      check_mpi(MPI_Send(p + first, n, MPI_BYTE, to, 0, MPI_COMM_WORLD), "MPI_Send");
+      check_mpi(MPI_Send(p + first, n, MPI_BYTE, to, 0, comm_), "MPI_Send");
       if (bytes == 0) break;
     }
   }
@@ -82,7 +100,7 @@ class MpiWorld final : public Communicator {
     auto* p = static_cast<char*>(data);
     for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
       const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
-      check_mpi(MPI_Recv(p + first, n, MPI_BYTE, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+      check_mpi(MPI_Recv(p + first, n, MPI_BYTE, from, 0, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
       if (bytes == 0) break;
     }
   }
@@ -99,10 +117,12 @@ class MpiWorld final : public Communicator {
     MPI_Type_size(type, &size);
     for (int64_t first = 0; first < count; first += kChunk) {
       const int n = static_cast<int>(std::min(kChunk, count - first));
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + first * size, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + first * size, n, type, MPI_SUM, comm_), "MPI_Allreduce");
     }
   }
   static constexpr std::size_t kMessage = std::size_t{1} << 30;  // bytes an int counts, in round numbers
+  MPI_Comm comm_;
+  bool owns_mpi_;
   int rank_ = 0, size_ = 1;
   std::string library_;
 };

@@ -125,3 +125,14 @@ def test_a_rank_that_fails_ends_the_run_with_its_message_and_no_output(tmp_path,
     assert result.returncode != 0
     assert "rank 1 of 2" in result.stderr and "map 39, row 5, column 7" in result.stderr, result.stderr
     assert not any(p.name.startswith("out.h5") for p in tmp_path.iterdir()), list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("members, ranks", [(3, 2), (2, 3)])
+def test_an_ensembles_members_are_placed_on_the_ranks(tmp_path, config, members, ranks):
+    # K >= R: each rank trains its members alone; K < R: groups of ranks train a member data-parallel.
+    config.write_text("[data]\ncount = 200\n\n[training]\nepochs = 2\ntarget_loss = 0.0\nbatch_size = 16\n")
+    train(config, tmp_path / "one", 1, "--ensemble", members)
+    out = train(config, tmp_path / "many", ranks, "--ensemble", members)
+    for k in range(1, members + 1):
+        same_run(tmp_path / "one" / f"member_{k}", tmp_path / "many" / f"member_{k}")
+    assert out.count("ensemble: ") == 1 and f"member {members}: " in out

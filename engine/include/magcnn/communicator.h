@@ -22,6 +22,9 @@ class Communicator {
   virtual void receive(void* data, std::size_t bytes, int from) = 0;
   // Whether `yes` holds on every rank (each rank's answer, and'ed; every rank must call it).
   virtual bool all(bool yes) = 0;
+  // The ranks that pass the same `group` (every rank must call it), as a communicator of their own,
+  // ranked in this communicator's order.
+  virtual std::unique_ptr<Communicator> split(int group) = 0;
   // Ends every rank of the run at once with `code` (a rank that failed, while the others may be waiting
   // for it in a collective). Alone: returns, and the caller exits as usual.
   virtual void abort(int code) = 0;
