@@ -57,6 +57,7 @@ struct Trainer::Impl {
   Communicator* comm = nullptr;
   int R = 1, r = 0;
   int64_t batch_first = 0, batch_local = 0, tail_first = 0, tail_local = 0;
+  int64_t val_first = 0, val_local = 0;  // validation maps [val_first, val_first + val_local)
   Parameters params;
   Tensor x_train, t_train, x_val, t_val;
   Tensor xb, tb, xb_tail, tb_tail;
@@ -80,16 +81,19 @@ struct Trainer::Impl {
     full_steps = n_train / B;
     tail = n_train % B;
     steps = full_steps + (tail > 0 ? 1 : 0);
-    Bv = std::min(s.validation_batch, n_val);
-    val_full = n_val / Bv;
-    val_tail = n_val % Bv;
-    s.adam.steps_per_epoch = steps;
-    s.adam.total_steps = steps * s.epochs;
     comm = s.communicator;
     if (comm != nullptr) {
       R = comm->size();
       r = comm->rank();
     }
+    // This rank's share of the validation maps (all of them alone).
+    val_first = n_val * r / R;
+    val_local = n_val * (r + 1) / R - val_first;
+    Bv = std::min(s.validation_batch, std::max<int64_t>(val_local, 1));
+    val_full = val_local / Bv;
+    val_tail = val_local % Bv;
+    s.adam.steps_per_epoch = steps;
+    s.adam.total_steps = steps * s.epochs;
     MAGCNN_REQUIRE(R == 1 || b.kind() == DeviceKind::CPU,
                    "data-parallel training over " << R << " processes runs on the CPU in this release (the GPUs' all-reduce over "
                                                   << "NCCL is not built yet): use --device cpu, or one process");
@@ -119,15 +123,17 @@ struct Trainer::Impl {
       tb_tail = Tensor(b, DType::F32, Shape{tail_local, co, H, W});
       net_tail = std::make_unique<Network>(params, tail_local, H, W);
     }
-    net_val = std::make_unique<Network>(params, Bv, H, W);
+    if (val_full > 0) net_val = std::make_unique<Network>(params, Bv, H, W);
     if (val_tail > 0) net_val_tail = std::make_unique<Network>(params, val_tail, H, W);
     m = Tensor(b, DType::F32, Shape{params.count()});
     v = Tensor(b, DType::F32, Shape{params.count()});
     scalars = Tensor(b, DType::F64, Shape{3});
     counters = Tensor(b, DType::I64, Shape{kern::kCounterCount});
     loss_sums = Tensor(b, DType::F64, Shape{steps});
-    val_sums = Tensor(b, DType::F64, Shape{val_full + (val_tail > 0 ? 1 : 0)});
-    out_squares = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, n_val * spec.out_channels)});
+    val_sums = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, val_full + (val_tail > 0 ? 1 : 0))});
+    val_sums.zero();
+    out_squares = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, val_local * spec.out_channels)});
+    out_squares.zero();
     keys = Tensor(b, DType::F64, Shape{n_train});
     order = Tensor(b, DType::I32, Shape{n_train});
     sort = b.plan_sort(n_train);
@@ -204,8 +210,8 @@ struct Trainer::Impl {
     const int64_t per_t = spec.out_channels * H * W;
     const auto pass = [&](Network& n, int64_t first, int64_t slot) {
       const int64_t count = n.batch();
-      n.forward(x_val.view().slice(first, first + count));
-      const TensorView target = t_val.view().slice(first, first + count);
+      n.forward(x_val.view().slice(val_first + first, val_first + first + count));
+      const TensorView target = t_val.view().slice(val_first + first, val_first + first + count);
       backend.reduce(kern::SquaredErrorSum<float>{n.output().as<float>(), target.as<float>(), count, per_t,
                                                   val_sums.data<double>(), nullptr, slot},
                      1);
@@ -262,10 +268,12 @@ void Trainer::initialize_weights(uint64_t weight_seed) {
 bool Trainer::output_is_zero() {
   Impl& t = *impl_;
   if (t.n_val == 0) return false;
+  bool zero = true;
   const std::vector<double> squares = t.out_squares.to_host<double>();
   for (double v : squares)
-    if (v != 0.0) return false;
-  return true;
+    if (v != 0.0) zero = false;
+  // Every rank looked at its share of the maps: silent on all of them, or alive.
+  return t.R > 1 ? t.comm->all(zero) : zero;
 }
 
 int64_t Trainer::redraw_if_dead() {
@@ -374,7 +382,9 @@ double Trainer::validate() {
   t.validation->replay();
   std::vector<double> sums(static_cast<std::size_t>(t.val_sums.numel()));
   t.backend.download(sums.data(), t.val_sums.data<double>(), sizeof(double) * sums.size());
-  return std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(t.n_val * t.spec.out_channels * t.H * t.W);
+  double total = std::accumulate(sums.begin(), sums.end(), 0.0);
+  if (t.R > 1) t.comm->sum(&total, 1);  // the ranks' shares of the validation maps
+  return total / static_cast<double>(t.n_val * t.spec.out_channels * t.H * t.W);
 }
 
 std::string Trainer::describe() const {
@@ -385,7 +395,7 @@ std::string Trainer::describe() const {
          (t.R > 1 ? "; data-parallel over " + std::to_string(t.R) + " processes (" + t.comm->describe() + "), this one taking " +
                         std::to_string(t.batch_local) + " of each batch"
                   : std::string()) +
-         "\n" + (t.net ? t.net->describe_algorithms() : t.net_val->describe_algorithms());
+         "\n" + (t.net ? t.net->describe_algorithms() : t.net_tail ? t.net_tail->describe_algorithms() : std::string());
 }
 
 }  // namespace magcnn

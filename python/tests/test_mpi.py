@@ -1,5 +1,7 @@
-"""Data-parallel training over MPI (magcnn-train under mpirun) against one process with the same global
-batch: the same losses to 1e-6 and the same weights to float rounding; resuming across rank counts."""
+"""magcnn-train and magcnn-infer under mpirun against one process: data-parallel training with the same
+global batch gives the same losses to 1e-6 and the same weights to float rounding (also resumed with
+another number of ranks, and for an ensemble's members placed on the ranks); sharded inference writes
+what one process writes, bit for bit; a rank that fails ends the run with its message and no output."""
 
 import os
 import shutil
@@ -53,11 +55,12 @@ def config(tmp_path):
     return path
 
 
-def test_two_ranks_train_as_one_process(tmp_path, config):
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_ranks_train_as_one_process(tmp_path, config, ranks):
     alone = train(config, tmp_path / "one", 1)
-    together = train(config, tmp_path / "two", 2)
+    together = train(config, tmp_path / "two", ranks)
     same_run(tmp_path / "one", tmp_path / "two")
-    assert "data-parallel over 2 processes" in together and "data-parallel" not in alone
+    assert f"data-parallel over {ranks} processes" in together and "data-parallel" not in alone
     # Rank 0 alone speaks: one line per epoch.
     assert together.count("epoch 3/3:") == 1
 
