@@ -195,7 +195,15 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     check_output_path(model_path);
   }
   std::string why;
-  auto backend = make_backend(parse_device_choice(req.device), &why);
+  std::unique_ptr<Backend> backend;
+  const DeviceChoice choice = parse_device_choice(req.device);
+  if (comm != nullptr && comm->size() > 1 && choice != DeviceChoice::Cpu && probe_cuda().usable) {
+    // One GPU per rank: the rank's place among the ranks on its machine picks it.
+    backend = make_cuda_backend(local_rank());
+    why = "device " + backend->description() + " (one GPU per rank: this machine's rank " + std::to_string(local_rank()) + ")";
+  } else {
+    backend = make_backend(choice, &why);
+  }
   say(why);
 
   // The data: a file read once, or the generator's samples; either way uploaded once and resident.

@@ -35,6 +35,7 @@ class CountingBackend final : public Backend {
   void copy(void* dst, const void* src, std::size_t bytes) override { inner_->copy(dst, src, bytes); }
   void zero(void* dst, std::size_t bytes) override { inner_->zero(dst, bytes); }
   void synchronize() override { inner_->synchronize(); }
+  void sum_over_ranks(float* data, int64_t count, Communicator& ranks) override { inner_->sum_over_ranks(data, count, ranks); }
   std::unique_ptr<FftPlan> plan_fft(const FftSpec& spec) override {
     ++plans;
     return inner_->plan_fft(spec);

@@ -424,3 +424,33 @@ TEST_F(Gpu, InferenceMatchesCpu) {
 
 }  // namespace
 }  // namespace magcnn::test
+
+namespace magcnn::test {
+namespace {
+
+// The GPUs' all-reduce of data-parallel training over one rank: an NCCL communicator of size 1 made
+// from the run's communicator, whose sum leaves the values as they are, on the backend's stream and
+// inside a captured step (where a multi-GPU machine would sum the ranks' gradients).
+TEST_F(Gpu, NcclSumOverOneRankInsideACapturedStep) {
+  std::unique_ptr<Communicator> alone = make_single_process();
+  const int64_t n = 38401;  // the seed network's gradient count
+  std::vector<float> host(n);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : host) v = u(rng);
+  Tensor values(*gpu, DType::F32, Shape{n});
+  values.upload(host);
+  try {
+    gpu->sum_over_ranks(values.data<float>(), n, *alone);  // made before capture, as the trainer's warm-up does
+  } catch (const InvalidInput& e) {
+    GTEST_SKIP() << "this build has no NCCL: " << e.what();
+  }
+  EXPECT_EQ(values.to_host<float>(), host);
+  auto step = gpu->capture([&] { gpu->sum_over_ranks(values.data<float>(), n, *alone); });
+  step->replay();
+  step->replay();
+  EXPECT_EQ(values.to_host<float>(), host);
+}
+
+}  // namespace
+}  // namespace magcnn::test

@@ -139,6 +139,12 @@ std::unique_ptr<Communicator> make_world_communicator() {
   return make_single_process();
 }
 
+int local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  return 0;
+}
+
 bool built_with_mpi() { return MAGCNN_WITH_MPI != 0; }
 
 }  // namespace magcnn

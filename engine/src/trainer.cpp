@@ -94,9 +94,6 @@ struct Trainer::Impl {
     val_tail = val_local % Bv;
     s.adam.steps_per_epoch = steps;
     s.adam.total_steps = steps * s.epochs;
-    MAGCNN_REQUIRE(R == 1 || b.kind() == DeviceKind::CPU,
-                   "data-parallel training over " << R << " processes runs on the CPU in this release (the GPUs' all-reduce over "
-                                                  << "NCCL is not built yet): use --device cpu, or one process");
     batch_first = B * r / R;
     batch_local = B * (r + 1) / R - batch_first;
     tail_first = tail * r / R;
@@ -192,11 +189,8 @@ struct Trainer::Impl {
     } else {
       params.gradients().zero();
     }
-    if (R > 1) {
-      // The flat gradient buffer summed over the ranks, in one all-reduce: every rank updates alike.
-      backend.synchronize();
-      comm->sum(params.gradients().data<float>(), params.count());
-    }
+    // The flat gradient buffer summed over the ranks, in one all-reduce: every rank updates alike.
+    if (R > 1) backend.sum_over_ranks(params.gradients().data<float>(), params.count(), *comm);
     int64_t* cm = counters.data<int64_t>();
     backend.run(kern::AdamScalars{s.adam, cm, scalars.data<double>()}, 1);
     backend.run(kern::AdamUpdate<float>{params.values().data<float>(), params.gradients().data<float>(), m.data<float>(),

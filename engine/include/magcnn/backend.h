@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "magcnn/communicator.h"
 #include "magcnn/element_ops.h"
 #include "magcnn/tensor.h"
 
@@ -141,6 +142,11 @@ class Backend {
   virtual void zero(void* dst, std::size_t bytes) = 0;
   // Waits for all queued work; errors of asynchronous work surface here at the latest.
   virtual void synchronize() = 0;
+  // Sums `count` floats at `data` (this backend's memory) over the ranks of `ranks`, in place, in order
+  // with the backend's other work (inside a captured step too). The CPU goes through the communicator;
+  // the GPU through NCCL on its stream (InvalidInput in a build without NCCL). The first call makes
+  // what it needs (an NCCL communicator) and must come before any capture.
+  virtual void sum_over_ranks(float* data, int64_t count, Communicator& ranks) = 0;
 
   virtual std::unique_ptr<CopyLanes> copy_lanes() = 0;
   virtual std::unique_ptr<DeviceTimer> timer() = 0;

@@ -38,6 +38,9 @@ std::unique_ptr<Communicator> make_single_process();
 // srun: its environment says so), initializing MPI (finalized when the communicator goes); else one
 // process alone. At most one MPI communicator per process.
 std::unique_ptr<Communicator> make_world_communicator();
+// This process's rank among the ranks on its machine, as the launcher says (Open MPI, MPICH, Slurm); 0
+// when it says nothing. Picks each rank's GPU.
+int local_rank();
 // Whether this build can run over MPI.
 bool built_with_mpi();
 

@@ -72,6 +72,7 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void zero(void* dst, std::size_t bytes) override { std::memset(dst, 0, bytes); }
   void synchronize() override {}
+  void sum_over_ranks(float* data, int64_t count, Communicator& ranks) override { ranks.sum(data, count); }
 
   std::unique_ptr<CopyLanes> copy_lanes() override { return std::make_unique<CpuCopyLanes>(); }
   std::unique_ptr<DeviceTimer> timer() override { return std::make_unique<CpuTimer>(); }

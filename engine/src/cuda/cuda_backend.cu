@@ -63,6 +63,14 @@ class CudaBackend final : public Backend {
   }
   void zero(void* dst, std::size_t bytes) override { MAGCNN_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx_.stream())); }
   void synchronize() override { MAGCNN_CHECK(cudaStreamSynchronize(ctx_.stream())); }
+  void sum_over_ranks(float* data, int64_t count, Communicator& ranks) override {
+    // One NCCL communicator per set of ranks, made on first use (before the step is captured).
+    if (nccl_ == nullptr || nccl_for_ != &ranks) {
+      nccl_ = cuda::make_nccl_ranks(ctx_, ranks);
+      nccl_for_ = &ranks;
+    }
+    nccl_->sum(data, count);
+  }
 
   std::unique_ptr<CopyLanes> copy_lanes() override { return cuda::make_copy_lanes(ctx_); }
   std::unique_ptr<DeviceTimer> timer() override { return cuda::make_event_timer(ctx_); }
@@ -106,6 +114,8 @@ class CudaBackend final : public Backend {
 
  private:
   cuda::CudaContext ctx_;
+  std::unique_ptr<cuda::NcclRanks> nccl_;  // destroyed before ctx_, its stream: declared after it
+  const Communicator* nccl_for_ = nullptr;
 };
 
 }  // namespace

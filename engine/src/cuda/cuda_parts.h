@@ -6,6 +6,7 @@
 
 #include "cuda/cuda_context.h"
 #include "magcnn/backend.h"
+#include "magcnn/communicator.h"
 
 namespace magcnn::cuda {
 
@@ -16,5 +17,12 @@ std::unique_ptr<SortPlan> make_cub_sort(CudaContext& ctx, int64_t n);
 std::unique_ptr<StepGraph> make_cuda_graph(CudaContext& ctx, const std::function<void()>& work);
 std::unique_ptr<CopyLanes> make_copy_lanes(CudaContext& ctx);
 std::unique_ptr<DeviceTimer> make_event_timer(CudaContext& ctx);
+// An NCCL communicator over the ranks of `ranks`, one GPU each (cuda_nccl.cpp).
+class NcclRanks {
+ public:
+  virtual ~NcclRanks() = default;
+  virtual void sum(float* data, int64_t count) = 0;  // on the context's stream
+};
+std::unique_ptr<NcclRanks> make_nccl_ranks(CudaContext& ctx, Communicator& ranks);
 
 }  // namespace magcnn::cuda
