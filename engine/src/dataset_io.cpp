@@ -284,21 +284,15 @@ MagnetizationFile::MagnetizationFile(const std::string& path) : impl_(std::make_
   MAGCNN_REQUIRE(m.n >= 1 && m.ny >= 1 && m.nx >= 1, path << ": empty magnetization maps (mz is " << m.n << " x " << m.ny << " x " << m.nx << ")");
   checked_product({m.n, m.ny, m.nx, 3, 8}, path + ": magnetization maps");
   for (const char* name : {"mx", "my", "mz"}) f.check_dataset(name);
-  // float32's rounding at least: values normalized in float and stored as double are common.
-  double epsilon = std::ldexp(1.0, -23);
-  m.least_precise_type = "float32";
-  for (const char* name : {"mx", "my", "mz"}) {
-    const double e = f.stored_epsilon(name);
-    if (e > epsilon) {
-      epsilon = e;
-      m.least_precise_type = f.stored_type_name(name);
-    }
-  }
+  MagnetizationRounding rounding;
+  for (const char* name : {"mx", "my", "mz"}) rounding.include(f.stored_epsilon(name), f.stored_type_name(name));
+  const double epsilon = rounding.epsilon();
+  m.least_precise_type = rounding.type_name();
   // A float of fewer mantissa bits than float16's cannot say whether |m| <= 1.
   MAGCNN_REQUIRE(epsilon <= std::ldexp(1.0, -10), path << ": mx, my or mz is stored as " << m.least_precise_type << " with "
                                                        << -std::ilogb(epsilon) << " mantissa bits, too coarse for a unit "
                                                        << "magnetization: store float16 or wider");
-  m.tolerance = 4 * epsilon;
+  m.tolerance = rounding.tolerance();
   auto attr = [&](const char* name) {
     AttributeValue v = f.attr_number("/", name);
     return v.value || !v.problem.empty() ? v : f.attr_number("mz", name);
@@ -361,6 +355,12 @@ void check_unit_magnetization_of(const T* mx, const T* my, const T* mz, int64_t 
   }
 }
 }  // namespace
+
+void MagnetizationRounding::include(double epsilon, const std::string& type_name) {
+  if (epsilon <= epsilon_) return;
+  epsilon_ = epsilon;
+  type_ = type_name;
+}
 
 void check_finite_maps(const float* values, int64_t count, int64_t ny, int64_t nx, int64_t first_map, const std::string& what) {
   require_finite_maps(values, count, ny, nx, first_map, what);

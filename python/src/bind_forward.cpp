@@ -23,20 +23,12 @@ void check_geometry(const FilmGeometry& g) {
   g.validate();
 }
 
-// The rounding of the caller's values, as the file reader allows it (never less than float32's).
-double magnetization_tolerance(const py::handle value, std::string& type_name) {
-  double epsilon = std::ldexp(1.0, -23);
-  type_name = "float32";
+// The rounding of the caller's values, as the file reader allows it: integers are exact, floats round
+// as their NumPy type says.
+void include_rounding(const py::handle value, MagnetizationRounding& rounding) {
   py::module_ np = py::module_::import("numpy");
   py::object dtype = np.attr("asarray")(value).attr("dtype");
-  if (std::string(py::str(dtype.attr("kind"))) == "f") {
-    const double e = np.attr("finfo")(dtype).attr("eps").cast<double>();
-    if (e > epsilon) {
-      epsilon = e;
-      type_name = py::str(dtype);
-    }
-  }
-  return 4 * epsilon;
+  if (std::string(py::str(dtype.attr("kind"))) == "f") rounding.include(np.attr("finfo")(dtype).attr("eps").cast<double>(), py::str(dtype));
 }
 
 class PyForwardModel {
@@ -67,41 +59,14 @@ class PyForwardModel {
       MAGCNN_REQUIRE(m[c].ny == model_->ny() && m[c].nx == model_->nx() && m[c].n == m[0].n && m[c].batched == m[0].batched,
                      names[c] << ": maps of shape " << shape_text(m[c]) << "; this model takes " << (m[0].batched ? "[N, " : "[")
                               << model_->ny() << ", " << model_->nx() << "]" << (c > 0 ? " as mx is" : ""));
-    std::string type_name;
-    double tolerance = 0;
-    for (py::handle v : {mx, my, mz}) {
-      std::string t;
-      const double tol = magnetization_tolerance(v, t);
-      if (tol > tolerance) {
-        tolerance = tol;
-        type_name = t;
-      }
-    }
-    const int64_t n = m[0].n, ny = model_->ny(), nx = model_->nx(), plane = ny * nx;
-    std::vector<int64_t> shape{n, model_->out_ny(), model_->out_nx()};
+    MagnetizationRounding rounding;
+    for (py::handle v : {mx, my, mz}) include_rounding(v, rounding);
+    std::vector<int64_t> shape{m[0].n, model_->out_ny(), model_->out_nx()};
     require_result_memory(static_cast<double>(checked_product(shape, "the field")) * (f64 ? 8 : 4),
-                          "the field of " + std::to_string(n) + " map(s)");
+                          "the field of " + std::to_string(m[0].n) + " map(s)");
     if (!m[0].batched) shape.erase(shape.begin());
-    if (f64) {
-      auto out = new_array<double>(shape);
-      double* bz = mutable_data(out);
-      released([&] {
-        check_unit_magnetization(m[0].data<double>(), m[1].data<double>(), m[2].data<double>(), n * plane, ny, nx, 0, tolerance,
-                                 type_name, "the magnetization");
-        const OneCallAtATime::Held one_call(busy_);
-        run<double>(m, n, bz);
-      });
-      return std::move(out);
-    }
-    auto out = new_array<float>(shape);
-    float* bz = mutable_data(out);
-    released([&] {
-      check_unit_magnetization(m[0].data<float>(), m[1].data<float>(), m[2].data<float>(), n * plane, ny, nx, 0, tolerance, type_name,
-                               "the magnetization");
-      const OneCallAtATime::Held one_call(busy_);
-      run<float>(m, n, bz);
-    });
-    return std::move(out);
+    if (f64) return compute_as<double>(m, shape, rounding);
+    return compute_as<float>(m, shape, rounding);
   }
 
   std::pair<int64_t, int64_t> shape() const { return {model_->ny(), model_->nx()}; }
@@ -117,6 +82,21 @@ class PyForwardModel {
  private:
   static std::string shape_text(const MapsArgument& a) {
     return (a.batched ? "[" + std::to_string(a.n) + ", " : std::string("[")) + std::to_string(a.ny) + ", " + std::to_string(a.nx) + "]";
+  }
+
+  // The field of maps checked against `rounding`, into a new array of `shape`, in the model's type T.
+  template <class T>
+  py::array compute_as(const MapsArgument* m, const std::vector<int64_t>& shape, const MagnetizationRounding& rounding) {
+    const int64_t n = m[0].n, ny = model_->ny(), nx = model_->nx();
+    auto out = new_array<T>(shape);
+    T* bz = mutable_data(out);
+    released([&] {
+      check_unit_magnetization(m[0].data<T>(), m[1].data<T>(), m[2].data<T>(), n * ny * nx, ny, nx, 0, rounding.tolerance(),
+                               rounding.type_name(), "the magnetization");
+      const OneCallAtATime::Held one_call(busy_);
+      run<T>(m, n, bz);
+    });
+    return std::move(out);
   }
 
   // Batch by batch; on the CPU the caller's arrays are the model's input and its result the output

@@ -119,18 +119,11 @@ void apply_data_keys(GeneratorSettings& s, const py::dict& keys) {
   for (const auto& [key_object, value] : keys) {
     const std::string key = py::str(key_object);
     const auto number = [&]() { return cast_argument<double>(value, key, "a number"); };
-    const auto whole = [&]() {
-      MAGCNN_REQUIRE(!py::isinstance<py::float_>(value), key << "=" << std::string(py::repr(value)) << ": a whole number");
-      return cast_argument<int64_t>(value, key, "a whole number");
-    };
+    const auto whole = [&]() { return whole_argument(value, key); };
     const auto text = [&]() { return cast_argument<std::string>(value, key, "a string"); };
     if (key == "count") s.count = whole();
-    else if (key == "seed") {
-      MAGCNN_REQUIRE(py::isinstance<py::int_>(value) && value.cast<py::int_>() >= py::int_(0) &&
-                         value.cast<py::int_>() < py::int_(py::module_::import("builtins").attr("pow")(2, 64)),
-                     "seed=" << std::string(py::repr(value)) << ": a whole number from 0 to 2^64 - 1");
-      s.seed = value.cast<uint64_t>();
-    } else if (key == "img_size") s.img_size = whole();
+    else if (key == "seed") s.seed = seed_argument(value, key);
+    else if (key == "img_size") s.img_size = whole();
     else if (key == "finer_grid") s.finer_grid = whole();
     else if (key == "rmax") s.rmax = number();
     else if (key == "thickness_over_standoff") s.thickness_over_standoff = number();

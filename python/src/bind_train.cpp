@@ -49,8 +49,7 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
   request.spell = python_spelling;
   const auto whole = [](const char* name, const py::object& v, int64_t lo, int64_t hi) -> std::optional<int64_t> {
     if (v.is_none()) return std::nullopt;
-    MAGCNN_REQUIRE(!py::isinstance<py::float_>(v), name << "=" << std::string(py::repr(v)) << ": a whole number");
-    const auto x = cast_argument<int64_t>(v, name, "a whole number");
+    const int64_t x = whole_argument(v, name);
     MAGCNN_REQUIRE(x >= lo && x <= hi, name << "=" << x << ": from " << lo << " to " << hi);
     return x;
   };
@@ -71,12 +70,7 @@ py::dict train(py::object config, const std::string& out, const std::string& dat
   set_if_given(request.schedule, schedule, "schedule", "a string");
   set_if_given(request.field_axis, field_axis, "field_axis", "a string");
   set_if_given(request.fresh_data, fresh_data, "fresh_data", "True or False");
-  if (!seed.is_none()) {
-    MAGCNN_REQUIRE(py::isinstance<py::int_>(seed) && seed.cast<py::int_>() >= py::int_(0) &&
-                       seed.cast<py::int_>() < py::int_(py::module_::import("builtins").attr("pow")(2, 64)),
-                   "seed=" << std::string(py::repr(seed)) << ": a whole number from 0 to 2^64 - 1");
-    request.seed = seed.cast<uint64_t>();
-  }
+  if (!seed.is_none()) request.seed = seed_argument(seed, "seed");
   if (request.target) parse_target_kind(*request.target);
   set_if_given(request.noise.relative_rms, noise_rms, "noise_rms", "a number");
   set_if_given(request.noise.background, noise_background, "noise_background", "a number");

@@ -92,6 +92,18 @@ py::str text(const std::string& s) {
   return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s.data(), static_cast<py::ssize_t>(s.size()), "replace"));
 }
 
+int64_t whole_argument(py::handle value, const std::string& name) {
+  MAGCNN_REQUIRE(!py::isinstance<py::float_>(value), name << "=" << std::string(py::repr(value)) << ": a whole number");
+  return cast_argument<int64_t>(value, name, "a whole number");
+}
+
+uint64_t seed_argument(py::handle value, const std::string& name) {
+  MAGCNN_REQUIRE(py::isinstance<py::int_>(value) && value.cast<py::int_>() >= py::int_(0) &&
+                     value.cast<py::int_>() < py::int_(py::module_::import("builtins").attr("pow")(2, 64)),
+                 name << "=" << std::string(py::repr(value)) << ": a whole number from 0 to 2^64 - 1");
+  return value.cast<uint64_t>();
+}
+
 void require_result_memory(double bytes, const std::string& what) { require_memory(bytes, host_memory_available(), what); }
 
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why) {

@@ -109,6 +109,11 @@ std::recursive_mutex& hdf5_calls();  // recursive: a progress callback may load 
 // A Python str of engine text, undecodable bytes replaced (a path from a file need not be UTF-8).
 py::str text(const std::string& s);
 
+// A whole number (a float, even 3.0, is refused: "name=3.0: a whole number"), and a seed: a Python int
+// from 0 to 2^64 - 1 (ValueError otherwise; `name` as the message spells the argument).
+int64_t whole_argument(py::handle value, const std::string& name);
+uint64_t seed_argument(py::handle value, const std::string& name);
+
 // A backend by name ("auto", "cpu", "cuda"), and the sentence saying which was taken and why.
 std::unique_ptr<Backend> open_backend(const std::string& device, std::string* why = nullptr);
 

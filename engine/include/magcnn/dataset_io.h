@@ -96,6 +96,21 @@ class MagnetizationFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// How far |m| may exceed 1 for components stored in several types: the rounding of the least precise of
+// them, and never less than float32's (values normalized in float and stored as double are common).
+class MagnetizationRounding {
+ public:
+  // One component's type: its machine epsilon and its name ("float16").
+  void include(double epsilon, const std::string& type_name);
+  double epsilon() const { return epsilon_; }
+  const std::string& type_name() const { return type_; }
+  double tolerance() const { return 4 * epsilon_; }
+
+ private:
+  double epsilon_ = 1.0 / (1 << 23);
+  std::string type_ = "float32";
+};
+
 // Throws InvalidInput at the first value of `values` (maps of ny x nx, the first numbered first_map) that
 // is not finite, or whose |m| exceeds 1 + tolerance (the rounding of values of `type_name`); `what`
 // names the maps' source in the message.
