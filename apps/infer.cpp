@@ -397,6 +397,7 @@ int main(int argc, char** argv) {
       if (head[0] != 1) {
         std::string failure(static_cast<std::size_t>(std::max<int64_t>(head[1], 0)), ' ');
         world->receive(failure.data(), failure.size(), from);
+        throw_if_interrupted();  // the signal every rank got: reported as the stop it is
         throw InvalidInput("rank " + std::to_string(from) + " of " + std::to_string(ranks) + ": " + failure);
       }
       load(c, first, end);
@@ -470,8 +471,14 @@ int main(int argc, char** argv) {
         }
       }
     } catch (const std::exception& e) {
-      // A rank that fails tells rank 0, which then ends the run with that message and no output.
-      if (!sent_all) send_status(e.what());
+      // A rank that fails tells rank 0, which then ends the run with that message and no output, and
+      // waits to be ended by it: a rank that exited by itself would have the launcher kill rank 0 at
+      // once, before it removes its temporary file.
+      if (!sent_all) {
+        send_status(e.what());
+        int64_t never = 0;
+        world->receive(&never, sizeof never, 0);
+      }
       throw;
     }
     progress.finish();

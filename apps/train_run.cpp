@@ -350,6 +350,9 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     });
     if (!finished) {
       checkpoint_now();
+      // Every rank stopped at this step; none exits before rank 0 has written the checkpoint (the
+      // launcher ends the others as soon as one exits with a failure).
+      if (comm != nullptr && comm->size() > 1) comm->all(true);
       throw Interrupted(interrupt_signal(), "checkpoint written to " + model_path + " (epoch " + std::to_string(epoch) + ", step " +
                                                 std::to_string(trainer.state().step_in_epoch) + "); continue with " + req.spell("--resume"));
     }

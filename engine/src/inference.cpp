@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "magcnn/forward_model.h"
+#include "magcnn/interrupt.h"
 #include "magcnn/memory.h"
 
 namespace magcnn {
@@ -147,6 +148,12 @@ void Inference::run(const float* field, int64_t count, const std::optional<std::
   const int64_t G = maps_per_pass();
   int64_t previous = -1, previous_n = 0;
   for (int64_t first = 0, g = 0; first < count; first += G, ++g) {
+    // A stop between passes, the pass in flight finished first: a launcher that ends a run kills what
+    // has not stopped within a second (Open MPI), and a chunk of many passes takes longer.
+    if (interrupt_signal() != 0) {
+      predictor_->finish();
+      throw_if_interrupted();
+    }
     const int64_t n = std::min(G, count - first);
     prepare(field, first, n, file_index);
     predictor_->submit(b_.data(), n, y_[g % 2].data());
