@@ -62,6 +62,39 @@ class SetFiller {
   std::vector<float> stage_;
 };
 
+// Rank q's share of n rows, [rows_first(n, q, R), rows_first(n, q + 1, R)): the ranks of a data-parallel
+// run each generate their own share of the seed's samples.
+int64_t rows_first(int64_t n, int q, int R) { return n * q / R; }
+
+// After each rank has filled its share of the rows of `t` (rows_first), every rank holds them all: each
+// share is broadcast from its rank, in place on the CPU and through the host from a GPU, in pieces of at
+// most 64 MB.
+void share_rows(Backend& backend, Communicator& comm, Tensor& t) {
+  const int R = comm.size();
+  if (R == 1) return;
+  const int64_t rows = t.shape()[0];
+  const std::size_t row_bytes = t.bytes() / static_cast<std::size_t>(std::max<int64_t>(rows, 1));
+  auto* base = static_cast<unsigned char*>(t.view().data);
+  const bool in_place = backend.kind() == DeviceKind::CPU;
+  const int64_t piece_rows = std::max<int64_t>(1, static_cast<int64_t>((std::size_t{64} << 20) / std::max<std::size_t>(row_bytes, 1)));
+  std::vector<unsigned char> stage;
+  for (int q = 0; q < R; ++q) {
+    const int64_t end = rows_first(rows, q + 1, R);
+    for (int64_t first = rows_first(rows, q, R); first < end; first += piece_rows) {
+      const std::size_t bytes = static_cast<std::size_t>(std::min(piece_rows, end - first)) * row_bytes;
+      unsigned char* device = base + static_cast<std::size_t>(first) * row_bytes;
+      if (in_place) {
+        comm.broadcast(device, bytes, q);
+        continue;
+      }
+      stage.resize(bytes);
+      if (comm.rank() == q) backend.download(stage.data(), device, bytes);
+      comm.broadcast(stage.data(), bytes, q);
+      if (comm.rank() != q) backend.upload(device, stage.data(), bytes);
+    }
+  }
+}
+
 // A run folder, made here when missing (its parent must exist), and removed again when still empty as
 // the run fails (before its first checkpoint): a refused run leaves nothing behind.
 struct MadeFolder {
@@ -102,6 +135,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
                       Communicator* comm, const std::string& voice) {
   // Rank 0 of a data-parallel run speaks and writes; the others train their shares in silence.
   const bool lead = comm == nullptr || comm->rank() == 0;
+  const int rank = comm == nullptr ? 0 : comm->rank(), ranks = comm == nullptr ? 1 : comm->size();
   const auto say = [&](const std::string& line) {
     if (hooks.say && lead) hooks.say(voice + line);
   };
@@ -247,16 +281,27 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     GeneratorSettings gs = config.data;
     gs.noise = NoiseSettings{};
     Generator gen(*backend, gs);
+    // The sequence of one process: the training samples, then the validation ones. Each rank generates
+    // its share of the training samples, which the ranks then share, and the validation samples it
+    // evaluates, skipping over the others' (their uniforms alone are drawn).
+    const int64_t train_first = rows_first(n_train, rank, ranks), train_own = rows_first(n_train, rank + 1, ranks) - train_first;
+    const Trainer::Rows val = trainer.validation_share();
     // A stop asked for while the sets are made ends the run at once: nothing has been trained yet.
-    Progress bar("data", n_train + n_val, "samples", hooks.progress_bars && lead);
-    filler.fill(gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0, [&](int64_t done) {
+    Progress bar("data", train_own + val.count, "samples", hooks.progress_bars && lead);
+    gen.skip(train_first);
+    filler.fill(gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first, [&](int64_t done) {
       bar.update(done);
       throw_if_interrupted();
     });
-    filler.fill(gen, n_val, trainer.validation_inputs(), trainer.validation_targets(), 0, [&](int64_t done) {
-      bar.update(n_train + done);
+    gen.skip(n_train - train_first - train_own + val.first);
+    filler.fill(gen, val.count, trainer.validation_inputs(), trainer.validation_targets(), val.first, [&](int64_t done) {
+      bar.update(train_own + done);
       throw_if_interrupted();
     });
+    if (comm != nullptr) {
+      share_rows(*backend, *comm, trainer.train_inputs());
+      share_rows(*backend, *comm, trainer.train_targets());
+    }
     if (config.training.fresh_data) {
       // Epoch e's samples come from a seed of its own (the data seed and e), so that a resumed run
       // draws the same ones; one generator, restarted, serves every epoch.
@@ -264,9 +309,14 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
       fresh_settings.count = n_train;
       fresh_settings.noise = NoiseSettings{};
       auto fresh_gen = std::make_shared<Generator>(*backend, fresh_settings);
-      trainer_refill = [&, fresh_gen](int64_t epoch) {
+      trainer_refill = [&, fresh_gen, train_first, train_own](int64_t epoch) {
         fresh_gen->restart(epoch_seed(config.data.seed, epoch, kFreshDataStream));
-        filler.fill(*fresh_gen, n_train, trainer.train_inputs(), trainer.train_targets(), 0);
+        fresh_gen->skip(train_first);
+        filler.fill(*fresh_gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first);
+        if (comm != nullptr) {
+          share_rows(*backend, *comm, trainer.train_inputs());
+          share_rows(*backend, *comm, trainer.train_targets());
+        }
       };
       trainer.set_epoch_data(trainer_refill);
     }
@@ -288,7 +338,12 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     field_noise = std::make_shared<FieldNoise>(*backend, noise, std::max<int64_t>(n_train, std::max<int64_t>(n_val, 1)), side_y, side_x,
                                                DType::F32, t_over_d);
     // Validation maps: one draw of their own, the maps numbered as the generator numbers them.
-    if (n_val > 0) field_noise->apply(trainer.validation_inputs(), trainer.validation_inputs(), n_train, config.data.seed, kValidationDraw);
+    // (This rank's share of them: the only ones it reads.)
+    const Trainer::Rows val = trainer.validation_share();
+    if (val.count > 0) {
+      const TensorView own = trainer.validation_inputs().view().slice(val.first, val.first + val.count);
+      field_noise->apply(own, own, n_train + val.first, config.data.seed, kValidationDraw);
+    }
     if (!config.training.fresh_data) {
       require_memory(static_cast<double>(trainer.train_inputs().bytes()), backend->available_memory(),
                      "a clean copy of the training maps, for noise drawn afresh every epoch", device_name(backend->kind()));
@@ -308,11 +363,13 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   char line[400];
   const FieldAxis field_axis = parse_field_axis(config.data.field_axis);
   const std::string field = field_axis.is_z() ? "Bz" : "B along " + field_axis.describe();
+  const std::string source =
+      !generated ? "read from " + data
+                 : std::string(config.training.fresh_data ? "generated (fresh training samples every epoch)" : "generated") +
+                       (ranks > 1 ? ", each of " + std::to_string(ranks) + " ranks its share," : "");
   std::snprintf(line, sizeof line, "data: %lld training and %lld validation maps of %lld x %lld, %s, target %s, %s in %s",
                 static_cast<long long>(n_train), static_cast<long long>(n_val), static_cast<long long>(side_y),
-                static_cast<long long>(side_x), field.c_str(), target_kind_name(config.data.target),
-                generated ? (config.training.fresh_data ? "generated (fresh training samples every epoch)" : "generated")
-                          : ("read from " + data).c_str(),
+                static_cast<long long>(side_x), field.c_str(), target_kind_name(config.data.target), source.c_str(),
                 seconds_text(data_seconds).c_str());
   say(line);
   if (noise.any()) say("noise: " + describe_noise(noise) + ", drawn afresh every epoch on the training maps");

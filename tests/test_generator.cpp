@@ -175,6 +175,33 @@ TEST(Generator, SameSeedSameSamplesWhateverTheBatch) {
   EXPECT_EQ(b, whole.b);
 }
 
+// A rank of a data-parallel run skips to its share: skipping k samples (in pieces longer and shorter
+// than a batch) and drawing the rest gives the rest of the whole sequence, noise included.
+TEST(Generator, SkippingSamplesGivesTheRestOfTheSequence) {
+  auto cpu = make_cpu_backend();
+  GeneratorSettings s;
+  s.count = 23;
+  s.seed = fresh_seed();
+  s.img_size = 8;
+  s.batch = 23;
+  s.noise.relative_rms = 0.05;
+  s.noise.background = 0.1;
+  const SampleBatch whole = generate(*cpu, s).front();
+  s.batch = 4;
+  Generator gen(*cpu, s);
+  gen.skip(0);
+  gen.skip(9);  // more than a batch
+  gen.skip(2);
+  SampleBatch rest;
+  gen.next(4, rest);
+  const int64_t k = 11, plane = 8 * 8;
+  EXPECT_EQ(std::vector<float>(whole.b.begin() + k * plane, whole.b.begin() + (k + 4) * plane), rest.b);
+  EXPECT_EQ(std::vector<float>(whole.target.begin() + k * plane, whole.target.begin() + (k + 4) * plane), rest.target);
+  EXPECT_EQ(std::vector<double>(whole.params.begin() + k * kStoredEllipseParams, whole.params.begin() + (k + 4) * kStoredEllipseParams),
+            rest.params);
+  EXPECT_THROW(gen.skip(-1), InvalidInput);
+}
+
 // Samples of B . u are the same shapes as Bz's (the same seed), their field ux bx + uy by + uz bz of the
 // samples along x, y and z: the axis changes the forward model and nothing else.
 TEST(Generator, FieldAlongAnAxisIsTheCombinationOfComponents) {

@@ -20,6 +20,9 @@ class SingleProcess final : public Communicator {
   void sum(float*, int64_t) override {}
   void sum(double*, int64_t) override {}
   bool all(bool yes) override { return yes; }
+  void broadcast(void*, std::size_t, int root) override {
+    if (root != 0) throw Error("broadcast from rank " + std::to_string(root) + " in a run of one process");
+  }
   void send(const void*, std::size_t, int to) override { throw Error("send to rank " + std::to_string(to) + " in a run of one process"); }
   void receive(void*, std::size_t, int from) override {
     throw Error("receive from rank " + std::to_string(from) + " in a run of one process");
@@ -102,6 +105,13 @@ class MpiWorld final : public Communicator {
       const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
       check_mpi(MPI_Recv(p + first, n, MPI_BYTE, from, 0, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
       if (bytes == 0) break;
+    }
+  }
+  void broadcast(void* data, std::size_t bytes, int root) override {
+    auto* p = static_cast<char*>(data);
+    for (std::size_t first = 0; first < bytes; first += kMessage) {
+      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
+      check_mpi(MPI_Bcast(p + first, n, MPI_BYTE, root, comm_), "MPI_Bcast");
     }
   }
   std::string describe() const override {

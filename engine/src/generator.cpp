@@ -122,6 +122,18 @@ void Generator::restart(uint64_t seed) {
   drawn_ = 0;
 }
 
+void Generator::skip(int64_t n) {
+  MAGCNN_REQUIRE(n >= 0, "a generator skips 0 samples or more, asked for " << n);
+  // cuRAND's own offset does not follow the order its uniform doubles come in across calls (see
+  // kernels/philox.h), so the skipped uniforms are drawn, into the batch's buffer, and dropped.
+  for (int64_t done = 0; done < n;) {
+    const int64_t m = std::min(capacity_, n - done);
+    uniforms_->generate(buf_->uniforms.data<double>(), m * kern::kUniformsPerSample);
+    done += m;
+  }
+  drawn_ += n;
+}
+
 DeviceSamples Generator::next_on_device(int64_t n) {
   MAGCNN_REQUIRE(n >= 1 && n <= capacity_, "a generator batch holds 1 to " << capacity_ << " samples, asked for " << n);
   const int64_t f = settings_.img_size * settings_.finer_grid, o = settings_.img_size, s = settings_.finer_grid;

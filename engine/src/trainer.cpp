@@ -259,6 +259,8 @@ void Trainer::initialize_weights(uint64_t weight_seed) {
   t.set_counters(0, 0);
 }
 
+Trainer::Rows Trainer::validation_share() const { return Rows{impl_->val_first, impl_->val_local}; }
+
 bool Trainer::output_is_zero() {
   Impl& t = *impl_;
   if (t.n_val == 0) return false;

@@ -20,6 +20,8 @@ class Communicator {
   // Point to point, blocking: `bytes` to rank `to`, and from rank `from` (the sizes must agree).
   virtual void send(const void* data, std::size_t bytes, int to) = 0;
   virtual void receive(void* data, std::size_t bytes, int from) = 0;
+  // Rank `root`'s `bytes` at `data` into every rank's `data` (every rank must call it, with the same size).
+  virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   // Whether `yes` holds on every rank (each rank's answer, and'ed; every rank must call it).
   virtual bool all(bool yes) = 0;
   // The ranks that pass the same `group` (every rank must call it), as a communicator of their own,

@@ -82,6 +82,10 @@ class Generator {
   // The same, copied to the host as float32 into `out` (resized).
   void next(int64_t n, SampleBatch& out);
   const GeneratorSettings& settings() const { return settings_; }
+  // Passes over the next `n` samples (n >= 0): the sequence goes on as if they had been drawn, at the
+  // cost of their uniforms alone (7 per sample, no shapes and no field). A rank of a data-parallel run
+  // skips to its share of the seed's sequence so.
+  void skip(int64_t n);
   // Starts the sequence of another seed from its beginning, keeping the forward model, plans and
   // buffers (a trainer's fresh samples every epoch cost no set-up).
   void restart(uint64_t seed);
