@@ -180,6 +180,21 @@ std::string describe_noise(const NoiseSettings& noise) {
   return s;
 }
 
+void MadeFolder::make(const std::filesystem::path& dir, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return;
+  MAGCNN_REQUIRE(dir.parent_path().empty() || fs::is_directory(dir.parent_path(), ec),
+                 "cannot make " << what << " " << dir.string() << ": " << dir.parent_path().string() << " does not exist");
+  MAGCNN_REQUIRE(fs::create_directory(dir, ec), "cannot make " << what << " " << dir.string() << ": " << ec.message());
+  path = dir;
+}
+
+MadeFolder::~MadeFolder() {
+  std::error_code ignored;
+  if (!path.empty() && std::filesystem::is_empty(path, ignored)) std::filesystem::remove(path, ignored);
+}
+
 std::filesystem::path ensemble_member_folder(const std::filesystem::path& root, int64_t k) {
   return root / ("member_" + std::to_string(k));
 }

@@ -63,6 +63,13 @@ CLI::Validator number_range(double lo, double hi);
 uint64_t parse_seed(const std::string& text, const std::string& flag);
 // The text of --field-axis, checked (parse_field_axis), for data.field_axis; the message names the flag.
 std::string checked_field_axis(const std::string& text, const std::string& flag);
+// An output folder, made here when missing (its parent must exist), and removed again when still empty
+// as the program fails: a refused run leaves nothing behind. `what` names it in messages.
+struct MadeFolder {
+  std::filesystem::path path;  // set when this made it
+  void make(const std::filesystem::path& dir, const std::string& what = "run folder");
+  ~MadeFolder();
+};
 // The run folder of member k (1-based) of an ensemble in `root` (magcnn-train --ensemble writes it,
 // magcnn-infer --model reads it).
 std::filesystem::path ensemble_member_folder(const std::filesystem::path& root, int64_t k);

@@ -6,7 +6,10 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <future>
 #include <memory>
 #include <optional>
@@ -130,6 +133,382 @@ class TruthMaps {
   std::vector<double> mx_, my_, mz_;
 };
 
+
+// The input files: --in's, then --in-list's lines (blank lines and lines starting with # skipped;
+// relative paths are relative to the list's folder).
+std::vector<std::string> input_files(const std::vector<std::string>& given, const std::string& list) {
+  std::vector<std::string> files = given;
+  if (list.empty()) return files;
+  std::ifstream text(list);
+  MAGCNN_REQUIRE(text.good() && !fs::is_directory(list), "--in-list " << list << " cannot be read: give a text file of input paths, one a line");
+  const fs::path base = fs::path(list).parent_path();
+  std::string line;
+  for (int64_t number = 1; std::getline(text, line); ++number) {
+    const std::size_t first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const std::string path = line.substr(first, last - first + 1);
+    MAGCNN_REQUIRE(path.find('\0') == std::string::npos, "--in-list " << list << ", line " << number << ": not a path");
+    files.push_back(fs::path(path).is_absolute() ? path : (base / path).string());
+  }
+  MAGCNN_REQUIRE(!text.bad(), "--in-list " << list << ": reading failed");
+  return files;
+}
+
+// Each input's prediction in the folder `out`: its file name with .h5 (maps/a.npy -> OUT/a.h5). Two
+// inputs of one name would write one file: refused.
+std::vector<std::string> outputs_in_folder(const std::vector<std::string>& files, const std::string& out) {
+  std::vector<std::string> outs;
+  std::map<std::string, std::string> taken;  // output -> the input that writes it
+  for (const std::string& f : files) {
+    const std::string o = (fs::path(out) / fs::path(f).filename().replace_extension(".h5")).string();
+    const auto [where, fresh] = taken.emplace(o, f);
+    MAGCNN_REQUIRE(fresh, "--in: " << where->second << " and " << f << " would both write " << o
+                                   << ": give the inputs different names (the folder is not part of the output's name)");
+    outs.push_back(o);
+  }
+  return outs;
+}
+
+// Whole files to ranks: the most pixels first, each to the rank with the fewest so far (ties to the
+// lower rank). The same on every rank, which all read every file's size.
+std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
+  std::vector<std::size_t> order(pixels.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return pixels[a] > pixels[b]; });
+  std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
+  std::vector<int> owner(pixels.size(), 0);
+  for (const std::size_t i : order) {
+    const auto least = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    owner[i] = least;
+    load[static_cast<std::size_t>(least)] += pixels[i];
+  }
+  return owner;
+}
+
+// What every input file's prediction shares: the flags, the models and the backend.
+struct Run {
+  app::Common common;               // its `out` is each file's own
+  Config config;
+  std::vector<std::string> model_paths;
+  std::vector<ModelFile> members;
+  std::vector<std::string> inputs;  // every input file, model and truth: no output may replace one
+  FieldMapsOptions read_options;
+  const app::GeometryFlags* geometry = nullptr;
+  std::string truth_path;
+  int64_t batch = 256, tile = 0, png_limit = 16;
+  bool png = false, no_residual = false;
+  Backend* backend = nullptr;
+};
+
+// The maps of `in`, predicted into `out` by the ranks of `world` (each its share of the maps, rank 0
+// writing them all) and reported. Returns rank 0's writer, the file finished under its temporary name,
+// for the caller to publish; null on the other ranks.
+std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string& in, const std::string& out, Communicator* world) {
+  app::Common common = run.common;
+  common.out = out;
+  const std::vector<std::string>& inputs = run.inputs;
+  const std::string& truth_path = run.truth_path;
+  const int64_t batch = run.batch, tile = run.tile, png_limit = run.png_limit;
+  const bool png = run.png, no_residual = run.no_residual;
+  const std::vector<ModelFile>& members = run.members;
+  const std::vector<std::string>& model_paths = run.model_paths;
+  const ModelFile& model = members.front();
+  const int64_t K = static_cast<int64_t>(members.size());
+  const bool vector_model = model.config.data.target == TargetKind::Vector;
+  const int rank = world->rank(), ranks = world->size();
+  if (check_output_path(out, inputs)) app::say(common, "replacing the existing file " + out);
+  FieldMapsReader reader(in, run.read_options);
+  FieldMapsInfo info = reader.info();
+  std::unique_ptr<TruthMaps> truth_file;
+  if (!truth_path.empty()) {
+    truth_file = std::make_unique<TruthMaps>(truth_path, info, vector_model);
+    info.has_truth = true;
+    info.truth_target = vector_model ? "vector" : "shape";
+    info.truth_channels = vector_model ? 3 : 1;
+  }
+  MAGCNN_REQUIRE(info.unit, in << " does not say the unit of its field: give --unit T or --unit G");
+  const int64_t n = info.n, plane = info.ny * info.nx;
+  const int64_t figures = png ? std::min(n, png_limit) : 0;
+  // The figures go beside --out: none may replace an input or the prediction itself.
+  std::vector<std::string> taken = inputs;
+  taken.push_back(common.out);
+  for (int64_t i = 0; i < figures; ++i) {
+    const std::string figure = app::figure_path(common.out, i, n);
+    MAGCNN_REQUIRE(fs::absolute(figure).lexically_normal() != fs::absolute(common.out).lexically_normal(),
+                   "--png: the figure " << figure << " would replace --out " << common.out << ": give --out a name ending in .h5");
+    check_output_path(figure, taken);
+  }
+
+  MapGrid grid;
+  grid.ny = info.ny;
+  grid.nx = info.nx;
+  grid.normalized = *info.unit == MapUnit::Normalized;
+  grid.axis = info.axis;
+  if (grid.normalized) {
+    const std::vector<const CLI::Option*> given = run.geometry->given();
+    MAGCNN_REQUIRE(given.empty(), given.front()->get_name() << " does not apply to " << in
+                                                             << ": a training set is on the model's grid already");
+    grid.geometry = FilmGeometry{info.pixel_size_over_standoff, 1.0, info.thickness_over_standoff, 1.0};
+  } else {
+    grid.geometry = run.geometry->resolve(info.attributes, run.config.forward, in);
+    grid.tesla_per_unit = tesla_per(*info.unit);
+  }
+  Backend* backend = run.backend;
+
+  InferenceOptions options;
+  options.predictor.max_batch = batch;
+  options.predictor.tile = tile;
+  options.predictor.expected_maps = n;
+  options.residual = !no_residual;
+  // One Inference per member; the first also evaluates the residual, of the ensemble's mean.
+  std::vector<std::unique_ptr<Inference>> made;
+  try {
+    for (int64_t k = 0; k < K; ++k) {
+      InferenceOptions o = options;
+      o.residual = options.residual && k == 0;
+      o.residual_in_run = K == 1;
+      made.push_back(std::make_unique<Inference>(*backend, members[static_cast<std::size_t>(k)], grid, o));
+    }
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(in + ": " + e.what());
+  }
+  Inference& inference = *made.front();
+
+  char line[512];
+  std::snprintf(line, sizeof line, "%lld map(s) of %lld x %lld from %s (%s, %s)", static_cast<long long>(n),
+                static_cast<long long>(info.ny), static_cast<long long>(info.nx), in.c_str(), info.format.c_str(),
+                map_unit_name(*info.unit));
+  app::say(common, line);
+  if (!grid.normalized) {
+    const FilmGeometry& g = grid.geometry;
+    const double model_t = model.config.data.thickness_over_standoff, t = g.thickness_m / g.standoff_m;
+    std::snprintf(line, sizeof line, "geometry: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m (%.3g d), Ms = %.4g A/m",
+                  g.pixel_size_m, g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, t, g.Ms_A_per_m);
+    app::say(common, line);
+    if (g.pixel_size_m > 4 * g.standoff_m) {
+      std::snprintf(line, sizeof line,
+                    "note: a pixel of these maps is %.3g standoffs: the model's grid (1 pixel = d) is that much finer, and "
+                    "the network sees interpolated data there",
+                    g.pixel_size_m / g.standoff_m);
+      app::say(common, line);
+    }
+    if (t > 2 * model_t || t < 0.5 * model_t) {
+      std::snprintf(line, sizeof line, "note: the model was trained for t/d = %.3g; these maps have t/d = %.3g", model_t, t);
+      app::say(common, line);
+    }
+  }
+  if (!info.note.empty()) app::say(common, "note: " + info.note);
+  app::say(common, "resampling: " + inference.describe_resampling());
+  app::say(common, "network: " + inference.predictor().describe());
+  if (K > 1) app::say(common, "ensemble: " + std::to_string(K) + " models; the prediction is their mean, with its spread per pixel");
+  const std::string residual_note = inference.computes_residual() ? "" : "not computed (--no-residual)";
+  if (!residual_note.empty()) app::say(common, "physics residual: " + residual_note);
+  // The truth is compared when it is what the model predicts.
+  const std::string target = target_kind_name(model.config.data.target);
+  const bool compare = info.has_truth && info.truth_target == target;
+  if (info.has_truth && !compare)
+    app::say(common, "note: " + in + " holds a " + info.truth_target + " truth; the model predicts " + target + ": no MSE");
+
+  std::vector<Direction> directions(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < info.theta.size(); ++i) directions[i] = unit_vector(info.theta[i], info.phi[i]);
+
+  PredictionHeader header;
+  header.n = n;
+  header.ny = info.ny;
+  header.nx = info.nx;
+  header.batched = info.batched;
+  header.target = target;
+  header.physical = !grid.normalized;
+  header.geometry = grid.geometry;
+  header.input = fs::absolute(in).lexically_normal().string();
+  header.input_format = info.format;
+  header.input_unit = map_unit_name(*info.unit);
+  header.model.clear();
+  for (const std::string& p : model_paths) header.model += (header.model.empty() ? "" : "; ") + fs::absolute(p).lexically_normal().string();
+  header.ensemble = K;
+  const NetworkConfig& nc = model.config.network;
+  std::snprintf(line, sizeof line,
+                "target %s; base_channels %lld, depth %lld, kernel %lld, %s/%s; trained %lld epochs on %s (%s), validation MSE %.4g",
+                target.c_str(), static_cast<long long>(nc.base_channels), static_cast<long long>(nc.depth),
+                static_cast<long long>(nc.kernel_size), nc.activation.c_str(), nc.output_activation.c_str(),
+                static_cast<long long>(model.state.epoch), model.data.c_str(), model.device.c_str(),
+                model.state.history.empty() ? 0.0 : model.state.history.back().validation_mse);
+  header.model_summary = line;
+  if (K > 1) header.model_summary += "; the first of an ensemble of " + std::to_string(K);
+  header.resampling = inference.describe_resampling();
+  // Rank 0 alone writes (every rank's predictions, in order); the others send theirs to it.
+  std::unique_ptr<PredictionWriter> writer;
+  if (rank == 0) writer = std::make_unique<PredictionWriter>(common.out, header, inputs);
+
+  // Chunks of about 16 MB of maps (at least one pass), two in flight.
+  const int64_t pass = inference.maps_per_pass(), channels = inference.channels(), truth_channels = info.truth_channels;
+  const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
+  const bool keep_truth = info.has_truth;
+  // The chunks, the truth file's doubles for one chunk, and the maps kept for figures.
+  const double chunk_bytes =
+      2.0 * static_cast<double>(chunk * plane) * sizeof(float) *
+          static_cast<double>(1 + channels * (K > 1 ? 2 : 1) + (keep_truth ? truth_channels : 0)) +
+      (K > 1 ? static_cast<double>(chunk * plane * channels) * (sizeof(float) + 2 * sizeof(double)) : 0.0) +
+      (truth_file ? 3.0 * static_cast<double>(chunk * plane) * sizeof(double) : 0.0) +
+      static_cast<double>(figures * plane) * sizeof(float) * static_cast<double>(1 + channels + truth_channels);
+  require_memory(chunk_bytes, host_memory_available(), "two chunks of " + std::to_string(chunk) + " maps");
+  app::FigureSettings figure_settings;
+  figure_settings.maps = figures;
+  figure_settings.out = common.out;
+  figure_settings.input_name = fs::path(in).filename().string();
+  figure_settings.physical = !grid.normalized;
+  figure_settings.field_to_mT = grid.tesla_per_unit * 1e3;
+  figure_settings.pixel = grid.normalized ? grid.geometry.pixel_size_m : grid.geometry.pixel_size_m * 1e9;
+  figure_settings.target = model.config.data.target;
+  app::InferenceReport report(n, info.ny, info.nx, channels, inference.computes_residual(), compare, figure_settings);
+
+  Chunk chunks[2];
+  for (Chunk& c : chunks) {
+    c.field.resize(static_cast<std::size_t>(chunk * plane));
+    c.prediction.resize(c.field.size() * static_cast<std::size_t>(channels));
+    if (K > 1) c.spread.resize(c.prediction.size());
+    if (keep_truth) c.truth.resize(c.field.size() * static_cast<std::size_t>(truth_channels));
+  }
+  // Maps [first, min(first + chunk, end)) into c.
+  const auto load = [&](Chunk& c, int64_t first, int64_t end) {
+    c.first = first;
+    c.count = std::min(chunk, end - first);
+    reader.read(first, c.count, c.field.data(), keep_truth && !truth_file ? c.truth.data() : nullptr);
+    if (truth_file) truth_file->read(first, c.count, c.truth.data(), directions.data() + first);
+  };
+  const auto store = [&](const Chunk& c) { writer->append(c.prediction.data(), c.count, K > 1 ? c.spread.data() : nullptr); };
+  // An ensemble's members, one after the other, into running sums: the mean and the spread.
+  std::vector<float> member;
+  std::vector<double> sum, squares;
+  if (K > 1) {
+    member.resize(static_cast<std::size_t>(chunk * plane * channels));
+    sum.resize(member.size());
+    squares.resize(member.size());
+  }
+
+  // The shards: rank r predicts maps [shard(r), shard(r + 1)), whole passes each, so that every map
+  // goes through the network in the same pass position as in one process (the same bits).
+  const auto shard = [&](int r) { return r >= ranks ? n : std::min(n, n * r / ranks / pass * pass); };
+  const int64_t own_first = shard(rank), own_end = shard(rank + 1);
+  // Each chunk a rank sends starts with a status: ok, or the message of what failed there.
+  const auto send_status = [&](const std::string& failure) {
+    const int64_t head[2] = {failure.empty() ? 1 : 0, static_cast<int64_t>(failure.size())};
+    world->send(head, sizeof head, 0);
+    if (!failure.empty()) world->send(failure.data(), failure.size(), 0);
+  };
+  const auto send_chunk = [&](const Chunk& c) {
+    send_status("");
+    const auto values = static_cast<std::size_t>(c.count * channels * plane);
+    world->send(c.prediction.data(), values * sizeof(float), 0);
+    if (K > 1) world->send(c.spread.data(), values * sizeof(float), 0);
+    if (!report.residuals().empty())
+      world->send(report.residuals().data() + c.first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), 0);
+  };
+  // Rank 0 takes another rank's chunk: its predictions from that rank, the maps themselves (for the
+  // report, the figures and the MSE) from the files.
+  const auto receive_chunk = [&](int from, Chunk& c, int64_t first, int64_t end) {
+    int64_t head[2] = {0, 0};
+    world->receive(head, sizeof head, from);
+    if (head[0] != 1) {
+      std::string failure(static_cast<std::size_t>(std::max<int64_t>(head[1], 0)), ' ');
+      world->receive(failure.data(), failure.size(), from);
+      throw_if_interrupted();  // the signal every rank got: reported as the stop it is
+      throw InvalidInput("rank " + std::to_string(from) + " of " + std::to_string(ranks) + ": " + failure);
+    }
+    load(c, first, end);
+    const auto values = static_cast<std::size_t>(c.count * channels * plane);
+    world->receive(c.prediction.data(), values * sizeof(float), from);
+    if (K > 1) world->receive(c.spread.data(), values * sizeof(float), from);
+    if (!report.residuals().empty())
+      world->receive(report.residuals().data() + first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), from);
+  };
+
+  Progress progress("infer", n, "maps", !common.quiet);
+  bool sent_all = rank == 0;
+  try {
+    if (own_first < own_end) load(chunks[0], own_first, own_end);
+    int64_t k = 0;
+    for (int64_t first = own_first; first < own_end; first += chunk, ++k) {
+      throw_if_interrupted();
+      Chunk& c = chunks[k % 2];
+      Chunk& other = chunks[(k + 1) % 2];
+      const int64_t next = first + chunk;
+      // The other chunk: written (it was computed last round), then refilled with the next maps.
+      std::future<void> io = std::async(std::launch::async, [&, k, next] {
+        if (k > 0 && rank == 0) store(other);
+        if (next < own_end) load(other, next, own_end);
+      });
+      ResidualReport* reports = report.residuals().empty() ? nullptr : report.residuals().data() + first;
+      try {
+        if (K == 1) {
+          inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports, first);
+        } else {
+          const auto values = static_cast<std::size_t>(c.count * channels * plane);
+          std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+          std::fill(squares.begin(), squares.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
+          for (const auto& m : made) {
+            throw_if_interrupted();
+            m->run(c.field.data(), c.count, directions.data() + first, member.data(), nullptr, first);
+            accumulate(member, values, sum, squares);
+          }
+          for (std::size_t i = 0; i < values; ++i) {
+            const double mean = sum[i] / static_cast<double>(K);
+            c.prediction[i] = static_cast<float>(mean);
+            c.spread[i] = static_cast<float>(std::sqrt(std::max(0.0, squares[i] / static_cast<double>(K) - mean * mean)));
+          }
+          if (reports) inference.residuals(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports);
+        }
+      } catch (const InvalidInput& e) {
+        io.wait();
+        throw InvalidInput(in + ": " + e.what());
+      }
+      io.get();  // its errors surface here
+      if (rank == 0) {
+        report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
+                   K > 1 ? c.spread.data() : nullptr);
+      } else {
+        send_chunk(c);  // from this thread: MPI is called from the main thread only
+      }
+      progress.update(first + c.count - own_first);
+    }
+    if (rank == 0 && own_first < own_end) store(chunks[(k - 1) % 2]);
+    sent_all = true;
+    // Rank 0 then writes the other ranks' shards, in order.
+    for (int r = 1; rank == 0 && r < ranks; ++r) {
+      for (int64_t first = shard(r); first < shard(r + 1); first += chunk) {
+        throw_if_interrupted();
+        Chunk& c = chunks[0];
+        receive_chunk(r, c, first, shard(r + 1));
+        report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
+                   K > 1 ? c.spread.data() : nullptr);
+        store(c);
+        progress.update(first + c.count);
+      }
+    }
+  } catch (const std::exception& e) {
+    // A rank that fails tells rank 0, which then ends the run with that message and no output, and
+    // waits to be ended by it: a rank that exited by itself would have the launcher kill rank 0 at
+    // once, before it removes its temporary file.
+    if (!sent_all) {
+      send_status(e.what());
+      int64_t never = 0;
+      world->receive(&never, sizeof never, 0);
+    }
+    throw;
+  }
+  progress.finish();
+  if (rank != 0) return nullptr;
+  if (K > 1 && compare) {
+    const app::SpreadAgreement a = report.spread_agreement();
+    writer->set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
+    writer->set_figure("spread_error_correlation_film", a.film,
+                      "the same over the pixels where the truth is not zero (the film)");
+  }
+  writer->finish(report.residuals(), residual_note, report.mse());
+  report.finish(common);
+  return writer;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,12 +516,13 @@ int main(int argc, char** argv) {
                "HDF5 (Bz [H, W] or [N, H, W] with attributes unit, pixel_size_m, standoff_m, thickness_m, Ms_A_per_m; a "
                "training set from magcnn-generate as it is), NumPy .npy, or 8-bit grayscale PNG with --range. Each map is "
                "resampled onto the model's grid (1 pixel = the standoff d), normalized, predicted whole (tiled when large), "
-               "resampled back, and forwarded with the exact model to report how well the prediction explains the field.",
+               "resampled back, and forwarded with the exact model to report how well the prediction explains the field. "
+               "Several inputs (--in A B ..., --in-list) give one prediction each in the folder --out, all written or none.",
                "magcnn-infer"};
   app::Common common;
   app::add_common_flags(app, common, true);
-  std::string in, unit_text, truth_path;
-  std::vector<std::string> model_args;
+  std::string in_list, unit_text, truth_path;
+  std::vector<std::string> in_files, model_args;
   std::vector<double> range;
   int64_t batch = 256, tile = 0, png_limit = 16;
   bool png = false, no_residual = false;
@@ -151,7 +531,9 @@ int main(int argc, char** argv) {
                  "folder): their mean and its spread")
       ->required()
       ->take_all();
-  app.add_option("--in", in, "field maps: HDF5, .npy or PNG")->required();
+  app.add_option("--in", in_files,
+                 "field maps: HDF5, .npy or PNG; several files: a prediction of each, named after it, in the folder --out");
+  app.add_option("--in-list", in_list, "a text file of input paths, one a line (# comments; relative to the list's folder): as several --in");
   app.add_option("--unit", unit_text, "T | G | normalized: the unit of the maps, over the file's attribute")
       ->check(CLI::IsMember({"T", "G", "normalized"}));
   app.add_option("--range", range, "MIN MAX: the field of a PNG's black and white, in gauss")->expected(2);
@@ -166,21 +548,26 @@ int main(int argc, char** argv) {
   app.add_option("--png-limit", png_limit, "figures for at most this many maps")->check(app::integer_range(1, int64_t{1} << 20));
   app.add_flag("--no-residual", no_residual, "skip the physics residual (the forward model on every map)");
 
-  // Under mpirun (or srun), one rank of a sharded run: each rank predicts its share of the maps, rank 0
-  // writes them all; alone otherwise.
+  // Under mpirun (or srun), one rank of a sharded run: with one input each rank predicts its share of
+  // the maps and rank 0 writes them all; with several each rank takes whole files. Alone otherwise.
   const std::unique_ptr<Communicator> world = make_world_communicator();
   const int rank = world->rank(), ranks = world->size();
   const int code = app::run(app, argc, argv, [&] {
     if (rank != 0) common.quiet = true;
+    const std::vector<std::string> files = input_files(in_files, in_list);
+    MAGCNN_REQUIRE(!files.empty(), "no input: give --in FILE (or several), or --in-list LIST");
+    const bool several = files.size() > 1 || !in_list.empty();
+    MAGCNN_REQUIRE(truth_path.empty() || !several,
+                   "--truth pairs with one input; " << files.size() << " are given (predict the file with a truth on its own)");
     MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
-    const Config config = app::load_config(common);
+    Run run;
+    run.config = app::load_config(common);
     const std::vector<ModelSource> sources = model_files(model_args);
     std::vector<std::string> model_paths;
     for (const ModelSource& s : sources) model_paths.push_back(s.path);
-    std::vector<std::string> inputs{in};
+    std::vector<std::string> inputs = files;
     inputs.insert(inputs.end(), model_paths.begin(), model_paths.end());
     if (!truth_path.empty()) inputs.push_back(truth_path);
-    app::check_output(common, inputs);
     std::vector<ModelFile> members;
     for (const ModelSource& source : sources) {
       const std::string& p = source.path;
@@ -195,302 +582,107 @@ int main(int argc, char** argv) {
                                  << target_kind_name(a.config.data.target) << " target along "
                                  << parse_field_axis(a.config.data.field_axis).describe() << ": an ensemble's members predict the same");
     }
-    const ModelFile& model = members.front();
-    const int64_t K = static_cast<int64_t>(members.size());
-    const bool vector_model = model.config.data.target == TargetKind::Vector;
+    run.common = common;
+    run.model_paths = model_paths;
+    run.inputs = inputs;
+    if (!unit_text.empty()) run.read_options.unit = parse_map_unit(unit_text);
+    if (!range.empty()) run.read_options.png_range_G = std::make_pair(range[0], range[1]);
+    run.geometry = &geometry;
+    run.truth_path = truth_path;
+    run.batch = batch;
+    run.tile = tile;
+    run.png_limit = png_limit;
+    run.png = png;
+    run.no_residual = no_residual;
 
-    FieldMapsOptions read_options;
-    if (!unit_text.empty()) read_options.unit = parse_map_unit(unit_text);
-    if (!range.empty()) read_options.png_range_G = std::make_pair(range[0], range[1]);
-    FieldMapsReader reader(in, read_options);
-    FieldMapsInfo info = reader.info();
-    std::unique_ptr<TruthMaps> truth_file;
-    if (!truth_path.empty()) {
-      truth_file = std::make_unique<TruthMaps>(truth_path, info, vector_model);
-      info.has_truth = true;
-      info.truth_target = vector_model ? "vector" : "shape";
-      info.truth_channels = vector_model ? 3 : 1;
-    }
-    MAGCNN_REQUIRE(info.unit, in << " does not say the unit of its field: give --unit T or --unit G");
-    const int64_t n = info.n, plane = info.ny * info.nx;
-    const int64_t figures = png ? std::min(n, png_limit) : 0;
-    // The figures go beside --out: none may replace an input or the prediction itself.
-    std::vector<std::string> taken = inputs;
-    taken.push_back(common.out);
-    for (int64_t i = 0; i < figures; ++i) {
-      const std::string figure = app::figure_path(common.out, i, n);
-      MAGCNN_REQUIRE(fs::absolute(figure).lexically_normal() != fs::absolute(common.out).lexically_normal(),
-                     "--png: the figure " << figure << " would replace --out " << common.out << ": give --out a name ending in .h5");
-      check_output_path(figure, taken);
-    }
-
-    MapGrid grid;
-    grid.ny = info.ny;
-    grid.nx = info.nx;
-    grid.normalized = *info.unit == MapUnit::Normalized;
-    grid.axis = info.axis;
-    if (grid.normalized) {
-      const std::vector<const CLI::Option*> given = geometry.given();
-      MAGCNN_REQUIRE(given.empty(), given.front()->get_name() << " does not apply to " << in
-                                                               << ": a training set is on the model's grid already");
-      grid.geometry = FilmGeometry{info.pixel_size_over_standoff, 1.0, info.thickness_over_standoff, 1.0};
-    } else {
-      grid.geometry = geometry.resolve(info.attributes, config.forward, in);
-      grid.tesla_per_unit = tesla_per(*info.unit);
-    }
-    auto backend = app::open_backend(common);
-
-    InferenceOptions options;
-    options.predictor.max_batch = batch;
-    options.predictor.tile = tile;
-    options.predictor.expected_maps = n;
-    options.residual = !no_residual;
-    // One Inference per member; the first also evaluates the residual, of the ensemble's mean.
-    std::vector<std::unique_ptr<Inference>> made;
-    try {
-      for (int64_t k = 0; k < K; ++k) {
-        InferenceOptions o = options;
-        o.residual = options.residual && k == 0;
-        o.residual_in_run = K == 1;
-        made.push_back(std::make_unique<Inference>(*backend, members[static_cast<std::size_t>(k)], grid, o));
-      }
-    } catch (const InvalidInput& e) {
-      throw InvalidInput(in + ": " + e.what());
-    }
-    Inference& inference = *made.front();
-
-    char line[512];
-    std::snprintf(line, sizeof line, "%lld map(s) of %lld x %lld from %s (%s, %s)", static_cast<long long>(n),
-                  static_cast<long long>(info.ny), static_cast<long long>(info.nx), in.c_str(), info.format.c_str(),
-                  map_unit_name(*info.unit));
-    app::say(common, line);
-    if (!grid.normalized) {
-      const FilmGeometry& g = grid.geometry;
-      const double model_t = model.config.data.thickness_over_standoff, t = g.thickness_m / g.standoff_m;
-      std::snprintf(line, sizeof line, "geometry: h = %.4g m, d = %.4g m (%.3g h), t = %.4g m (%.3g d), Ms = %.4g A/m",
-                    g.pixel_size_m, g.standoff_m, g.standoff_m / g.pixel_size_m, g.thickness_m, t, g.Ms_A_per_m);
-      app::say(common, line);
-      if (g.pixel_size_m > 4 * g.standoff_m) {
-        std::snprintf(line, sizeof line,
-                      "note: a pixel of these maps is %.3g standoffs: the model's grid (1 pixel = d) is that much finer, and "
-                      "the network sees interpolated data there",
-                      g.pixel_size_m / g.standoff_m);
-        app::say(common, line);
-      }
-      if (t > 2 * model_t || t < 0.5 * model_t) {
-        std::snprintf(line, sizeof line, "note: the model was trained for t/d = %.3g; these maps have t/d = %.3g", model_t, t);
-        app::say(common, line);
-      }
-    }
-    if (!info.note.empty()) app::say(common, "note: " + info.note);
-    app::say(common, "resampling: " + inference.describe_resampling());
-    app::say(common, "network: " + inference.predictor().describe());
-    if (K > 1) app::say(common, "ensemble: " + std::to_string(K) + " models; the prediction is their mean, with its spread per pixel");
-    const std::string residual_note = inference.computes_residual() ? "" : "not computed (--no-residual)";
-    if (!residual_note.empty()) app::say(common, "physics residual: " + residual_note);
-    // The truth is compared when it is what the model predicts.
-    const std::string target = target_kind_name(model.config.data.target);
-    const bool compare = info.has_truth && info.truth_target == target;
-    if (info.has_truth && !compare)
-      app::say(common, "note: " + in + " holds a " + info.truth_target + " truth; the model predicts " + target + ": no MSE");
-
-    std::vector<Direction> directions(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < info.theta.size(); ++i) directions[i] = unit_vector(info.theta[i], info.phi[i]);
-
-    PredictionHeader header;
-    header.n = n;
-    header.ny = info.ny;
-    header.nx = info.nx;
-    header.batched = info.batched;
-    header.target = target;
-    header.physical = !grid.normalized;
-    header.geometry = grid.geometry;
-    header.input = fs::absolute(in).lexically_normal().string();
-    header.input_format = info.format;
-    header.input_unit = map_unit_name(*info.unit);
-    header.model.clear();
-    for (const std::string& p : model_paths) header.model += (header.model.empty() ? "" : "; ") + fs::absolute(p).lexically_normal().string();
-    header.ensemble = K;
-    const NetworkConfig& nc = model.config.network;
-    std::snprintf(line, sizeof line,
-                  "target %s; base_channels %lld, depth %lld, kernel %lld, %s/%s; trained %lld epochs on %s (%s), validation MSE %.4g",
-                  target.c_str(), static_cast<long long>(nc.base_channels), static_cast<long long>(nc.depth),
-                  static_cast<long long>(nc.kernel_size), nc.activation.c_str(), nc.output_activation.c_str(),
-                  static_cast<long long>(model.state.epoch), model.data.c_str(), model.device.c_str(),
-                  model.state.history.empty() ? 0.0 : model.state.history.back().validation_mse);
-    header.model_summary = line;
-    if (K > 1) header.model_summary += "; the first of an ensemble of " + std::to_string(K);
-    header.resampling = inference.describe_resampling();
-    // Rank 0 alone writes (every rank's predictions, in order); the others send theirs to it.
-    std::unique_ptr<PredictionWriter> writer;
-    if (rank == 0) writer = std::make_unique<PredictionWriter>(common.out, header, inputs);
-
-    // Chunks of about 16 MB of maps (at least one pass), two in flight.
-    const int64_t pass = inference.maps_per_pass(), channels = inference.channels(), truth_channels = info.truth_channels;
-    const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
-    const bool keep_truth = info.has_truth;
-    // The chunks, the truth file's doubles for one chunk, and the maps kept for figures.
-    const double chunk_bytes =
-        2.0 * static_cast<double>(chunk * plane) * sizeof(float) *
-            static_cast<double>(1 + channels * (K > 1 ? 2 : 1) + (keep_truth ? truth_channels : 0)) +
-        (K > 1 ? static_cast<double>(chunk * plane * channels) * (sizeof(float) + 2 * sizeof(double)) : 0.0) +
-        (truth_file ? 3.0 * static_cast<double>(chunk * plane) * sizeof(double) : 0.0) +
-        static_cast<double>(figures * plane) * sizeof(float) * static_cast<double>(1 + channels + truth_channels);
-    require_memory(chunk_bytes, host_memory_available(), "two chunks of " + std::to_string(chunk) + " maps");
-    app::FigureSettings figure_settings;
-    figure_settings.maps = figures;
-    figure_settings.out = common.out;
-    figure_settings.input_name = fs::path(in).filename().string();
-    figure_settings.physical = !grid.normalized;
-    figure_settings.field_to_mT = grid.tesla_per_unit * 1e3;
-    figure_settings.pixel = grid.normalized ? grid.geometry.pixel_size_m : grid.geometry.pixel_size_m * 1e9;
-    figure_settings.target = model.config.data.target;
-    app::InferenceReport report(n, info.ny, info.nx, channels, inference.computes_residual(), compare, figure_settings);
-
-    Chunk chunks[2];
-    for (Chunk& c : chunks) {
-      c.field.resize(static_cast<std::size_t>(chunk * plane));
-      c.prediction.resize(c.field.size() * static_cast<std::size_t>(channels));
-      if (K > 1) c.spread.resize(c.prediction.size());
-      if (keep_truth) c.truth.resize(c.field.size() * static_cast<std::size_t>(truth_channels));
-    }
-    // Maps [first, min(first + chunk, end)) into c.
-    const auto load = [&](Chunk& c, int64_t first, int64_t end) {
-      c.first = first;
-      c.count = std::min(chunk, end - first);
-      reader.read(first, c.count, c.field.data(), keep_truth && !truth_file ? c.truth.data() : nullptr);
-      if (truth_file) truth_file->read(first, c.count, c.truth.data(), directions.data() + first);
-    };
-    const auto store = [&](const Chunk& c) { writer->append(c.prediction.data(), c.count, K > 1 ? c.spread.data() : nullptr); };
-    // An ensemble's members, one after the other, into running sums: the mean and the spread.
-    std::vector<float> member;
-    std::vector<double> sum, squares;
-    if (K > 1) {
-      member.resize(static_cast<std::size_t>(chunk * plane * channels));
-      sum.resize(member.size());
-      squares.resize(member.size());
-    }
-
-    // The shards: rank r predicts maps [shard(r), shard(r + 1)), whole passes each, so that every map
-    // goes through the network in the same pass position as in one process (the same bits).
-    const auto shard = [&](int r) { return r >= ranks ? n : std::min(n, n * r / ranks / pass * pass); };
-    const int64_t own_first = shard(rank), own_end = shard(rank + 1);
-    // Each chunk a rank sends starts with a status: ok, or the message of what failed there.
-    const auto send_status = [&](const std::string& failure) {
-      const int64_t head[2] = {failure.empty() ? 1 : 0, static_cast<int64_t>(failure.size())};
-      world->send(head, sizeof head, 0);
-      if (!failure.empty()) world->send(failure.data(), failure.size(), 0);
-    };
-    const auto send_chunk = [&](const Chunk& c) {
-      send_status("");
-      const auto values = static_cast<std::size_t>(c.count * channels * plane);
-      world->send(c.prediction.data(), values * sizeof(float), 0);
-      if (K > 1) world->send(c.spread.data(), values * sizeof(float), 0);
-      if (!report.residuals().empty())
-        world->send(report.residuals().data() + c.first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), 0);
-    };
-    // Rank 0 takes another rank's chunk: its predictions from that rank, the maps themselves (for the
-    // report, the figures and the MSE) from the files.
-    const auto receive_chunk = [&](int from, Chunk& c, int64_t first, int64_t end) {
-      int64_t head[2] = {0, 0};
-      world->receive(head, sizeof head, from);
-      if (head[0] != 1) {
-        std::string failure(static_cast<std::size_t>(std::max<int64_t>(head[1], 0)), ' ');
-        world->receive(failure.data(), failure.size(), from);
-        throw_if_interrupted();  // the signal every rank got: reported as the stop it is
-        throw InvalidInput("rank " + std::to_string(from) + " of " + std::to_string(ranks) + ": " + failure);
-      }
-      load(c, first, end);
-      const auto values = static_cast<std::size_t>(c.count * channels * plane);
-      world->receive(c.prediction.data(), values * sizeof(float), from);
-      if (K > 1) world->receive(c.spread.data(), values * sizeof(float), from);
-      if (!report.residuals().empty())
-        world->receive(report.residuals().data() + first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), from);
-    };
-
-    Progress progress("infer", n, "maps", !common.quiet);
-    bool sent_all = rank == 0;
-    try {
-      if (own_first < own_end) load(chunks[0], own_first, own_end);
-      int64_t k = 0;
-      for (int64_t first = own_first; first < own_end; first += chunk, ++k) {
+    if (!several) {
+      check_output_path(common.out, inputs);  // before the device is opened
+      const std::unique_ptr<Backend> backend = app::open_backend(common);
+      run.backend = backend.get();
+      run.members = std::move(members);
+      const std::unique_ptr<PredictionWriter> writer = predict_file(run, files.front(), common.out, world.get());
+      if (writer) {
         throw_if_interrupted();
-        Chunk& c = chunks[k % 2];
-        Chunk& other = chunks[(k + 1) % 2];
-        const int64_t next = first + chunk;
-        // The other chunk: written (it was computed last round), then refilled with the next maps.
-        std::future<void> io = std::async(std::launch::async, [&, k, next] {
-          if (k > 0 && rank == 0) store(other);
-          if (next < own_end) load(other, next, own_end);
-        });
-        ResidualReport* reports = report.residuals().empty() ? nullptr : report.residuals().data() + first;
-        try {
-          if (K == 1) {
-            inference.run(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports, first);
-          } else {
-            const auto values = static_cast<std::size_t>(c.count * channels * plane);
-            std::fill(sum.begin(), sum.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
-            std::fill(squares.begin(), squares.begin() + static_cast<std::ptrdiff_t>(values), 0.0);
-            for (const auto& m : made) {
-              throw_if_interrupted();
-              m->run(c.field.data(), c.count, directions.data() + first, member.data(), nullptr, first);
-              accumulate(member, values, sum, squares);
-            }
-            for (std::size_t i = 0; i < values; ++i) {
-              const double mean = sum[i] / static_cast<double>(K);
-              c.prediction[i] = static_cast<float>(mean);
-              c.spread[i] = static_cast<float>(std::sqrt(std::max(0.0, squares[i] / static_cast<double>(K) - mean * mean)));
-            }
-            if (reports) inference.residuals(c.field.data(), c.count, directions.data() + first, c.prediction.data(), reports);
-          }
-        } catch (const InvalidInput& e) {
-          io.wait();
-          throw InvalidInput(in + ": " + e.what());
-        }
-        io.get();  // its errors surface here
-        if (rank == 0) {
-          report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
-                     K > 1 ? c.spread.data() : nullptr);
-        } else {
-          send_chunk(c);  // from this thread: MPI is called from the main thread only
-        }
-        progress.update(first + c.count - own_first);
+        writer->publish();
       }
-      if (rank == 0 && own_first < own_end) store(chunks[(k - 1) % 2]);
-      sent_all = true;
-      // Rank 0 then writes the other ranks' shards, in order.
-      for (int r = 1; rank == 0 && r < ranks; ++r) {
-        for (int64_t first = shard(r); first < shard(r + 1); first += chunk) {
-          throw_if_interrupted();
-          Chunk& c = chunks[0];
-          receive_chunk(r, c, first, shard(r + 1));
-          report.add(first, c.count, c.field.data(), c.prediction.data(), compare ? c.truth.data() : nullptr,
-                     K > 1 ? c.spread.data() : nullptr);
-          store(c);
-          progress.update(first + c.count);
-        }
+      return;
+    }
+
+    // Several inputs: a prediction of each in the folder --out, whole files to each rank, every file
+    // checked first (each rank reads every file's size, so that all assign the files alike), and every
+    // prediction renamed into place only when all ranks have written all theirs.
+    std::error_code ec;
+    MAGCNN_REQUIRE(!fs::exists(common.out, ec) || fs::is_directory(common.out, ec),
+                   "--out " << common.out << " is a file: with several inputs --out names the folder their predictions go into");
+    const std::vector<std::string> outs = outputs_in_folder(files, common.out);
+    std::vector<double> pixels;
+    double maps = 0;
+    for (const std::string& f : files) {
+      const FieldMapsReader header(f, run.read_options);
+      const FieldMapsInfo& i = header.info();
+      pixels.push_back(static_cast<double>(i.n) * static_cast<double>(i.ny * i.nx));
+      maps += static_cast<double>(i.n);
+    }
+    const std::vector<int> owner = assign_files(pixels, ranks);
+    char line[256];
+    std::snprintf(line, sizeof line, "%zu input files, %.0f maps in all%s", files.size(), maps,
+                  ranks > 1 ? (", whole files to each of " + std::to_string(ranks) + " ranks (the largest first)").c_str() : "");
+    app::say(common, line);
+    app::MadeFolder made;
+    if (rank == 0) made.make(common.out, "output folder");
+    world->all(true);  // the folder is there before any rank writes into it
+    const std::unique_ptr<Backend> backend = app::open_backend(common);
+    run.backend = backend.get();
+    run.members = std::move(members);
+    const std::unique_ptr<Communicator> alone = make_single_process();
+    std::vector<std::unique_ptr<PredictionWriter>> written;
+    std::exception_ptr failure;
+    std::string failure_text;
+    try {
+      for (std::size_t f = 0; f < files.size(); ++f) {
+        if (owner[f] != rank) continue;
+        throw_if_interrupted();
+        written.push_back(predict_file(run, files[f], outs[f], alone.get()));
       }
+      throw_if_interrupted();
     } catch (const std::exception& e) {
-      // A rank that fails tells rank 0, which then ends the run with that message and no output, and
-      // waits to be ended by it: a rank that exited by itself would have the launcher kill rank 0 at
-      // once, before it removes its temporary file.
-      if (!sent_all) {
-        send_status(e.what());
-        int64_t never = 0;
-        world->receive(&never, sizeof never, 0);
+      failure = std::current_exception();
+      failure_text = e.what();
+    }
+    if (world->all(!failure)) {
+      for (const auto& w : written) w->publish();
+      app::say(common, "wrote " + std::to_string(files.size()) + " predictions into " + common.out);
+      return;
+    }
+    written.clear();  // their temporary files removed before any rank ends
+    if (ranks == 1) std::rethrow_exception(failure);
+    if (rank != 0) {
+      // Rank 0 ends the run with every rank's message; this one waits to be ended by it.
+      const int64_t size = static_cast<int64_t>(failure_text.size());
+      world->send(&size, sizeof size, 0);
+      world->send(failure_text.data(), failure_text.size(), 0);
+      int64_t never = 0;
+      world->receive(&never, sizeof never, 0);
+      return;
+    }
+    std::string messages = failure ? "rank 0 of " + std::to_string(ranks) + ": " + failure_text : "";
+    for (int r = 1; r < ranks; ++r) {
+      int64_t size = 0;
+      world->receive(&size, sizeof size, r);
+      std::string text(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
+      world->receive(text.data(), text.size(), r);
+      if (!text.empty()) messages += (messages.empty() ? "" : "\n  ") + ("rank " + std::to_string(r) + " of " + std::to_string(ranks) + ": " + text);
+    }
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const Interrupted&) {
+        throw;
+      } catch (...) {
       }
-      throw;
     }
-    progress.finish();
-    if (rank != 0) return;
-    if (K > 1 && compare) {
-      const app::SpreadAgreement a = report.spread_agreement();
-      writer->set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
-      writer->set_figure("spread_error_correlation_film", a.film,
-                        "the same over the pixels where the truth is not zero (the film)");
-    }
-    writer->commit(report.residuals(), residual_note, report.mse());
-    report.finish(common);
+    throw_if_interrupted();  // the signal every rank got: reported as the stop it is
+    throw InvalidInput(messages + "\n  (no prediction written)");
   }, rank);
   // Rank 0 failing (or stopped) ends the others, which may be waiting to send to it; another rank that
   // fails has told rank 0, which ends the run.

@@ -95,24 +95,6 @@ void share_rows(Backend& backend, Communicator& comm, Tensor& t) {
   }
 }
 
-// A run folder, made here when missing (its parent must exist), and removed again when still empty as
-// the run fails (before its first checkpoint): a refused run leaves nothing behind.
-struct MadeFolder {
-  fs::path path;  // set when this made it
-  void make(const fs::path& dir) {
-    std::error_code ec;
-    if (fs::exists(dir, ec)) return;
-    MAGCNN_REQUIRE(dir.parent_path().empty() || fs::is_directory(dir.parent_path(), ec),
-                   "cannot make run folder " << dir.string() << ": " << dir.parent_path().string() << " does not exist");
-    MAGCNN_REQUIRE(fs::create_directory(dir, ec), "cannot make run folder " << dir.string() << ": " << ec.message());
-    path = dir;
-  }
-  ~MadeFolder() {
-    std::error_code ignored;
-    if (!path.empty() && fs::is_empty(path, ignored)) fs::remove(path, ignored);
-  }
-};
-
 std::string seconds_text(double s) {
   char b[32];
   if (s < 100) {
@@ -223,7 +205,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
   MAGCNN_REQUIRE(spec.in_channels == 1, "this release trains on one field channel (in_channels = 1), not " << spec.in_channels);
   TrainSettings settings = TrainSettings::from(config.training);
   settings.communicator = comm;
-  MadeFolder made;
+  app::MadeFolder made;
   if (lead) {
     made.make(run);
     check_output_path(model_path);
@@ -492,7 +474,7 @@ TrainOutcome train_run(const TrainRequest& req, const TrainHooks& hooks) {
   MAGCNN_REQUIRE(!fs::exists(root / "model.h5", ec),
                  req.out << " holds a single run (model.h5), not an ensemble: choose another " << req.spell("--out"));
   MAGCNN_REQUIRE(!req.resume || first, req.spell("--resume") << ": " << first_model.string() << " does not exist: no ensemble to resume");
-  MadeFolder made;
+  app::MadeFolder made;
   if (lead) {
     made.make(root);
     MAGCNN_REQUIRE(fs::is_directory(root, ec), req.spell("--out") << " " << req.out << " exists and is not a folder");

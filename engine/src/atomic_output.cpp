@@ -76,6 +76,11 @@ AtomicOutput::~AtomicOutput() {
 
 void AtomicOutput::commit(bool honour_interrupt) {
   if (honour_interrupt) throw_if_interrupted();
+  flush();
+  rename_into_place();
+}
+
+void AtomicOutput::flush() {
   // Data on disk before the name: after a crash the final name holds the old file or the whole new one.
   const int fd = ::open(temporary_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 || ::fsync(fd) != 0) {
@@ -83,6 +88,9 @@ void AtomicOutput::commit(bool honour_interrupt) {
     throw Error("cannot flush " + temporary_ + " to disk before renaming it to " + path_);
   }
   ::close(fd);
+}
+
+void AtomicOutput::rename_into_place() {
   std::error_code ec;
   fs::rename(temporary_, path_, ec);
   if (ec) throw Error("cannot move " + temporary_ + " to " + path_ + ": " + ec.message());

@@ -12,6 +12,7 @@
 #include "h5file.h"
 #include "magcnn/array_formats.h"
 #include "magcnn/atomic_output.h"
+#include "magcnn/interrupt.h"
 #include "magcnn/memory.h"
 
 namespace magcnn {
@@ -341,6 +342,15 @@ void PredictionWriter::append(const float* prediction, int64_t count, const floa
 
 void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note,
                               const std::vector<double>& mse) {
+  finish(residuals, residual_note, mse);
+  throw_if_interrupted();
+  publish();
+}
+
+void PredictionWriter::publish() { impl_->out.rename_into_place(); }
+
+void PredictionWriter::finish(const std::vector<ResidualReport>& residuals, const std::string& residual_note,
+                              const std::vector<double>& mse) {
   Impl& w = *impl_;
   const int64_t n = w.header.n;
   MAGCNN_REQUIRE(w.written == n, "prediction file holds " << w.written << " of " << n << " maps");
@@ -385,7 +395,7 @@ void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, cons
   for (h5::Appendable& a : w.maps) a.close();
   for (h5::Appendable& a : w.spreads) a.close();
   f.close();
-  w.out.commit();
+  w.out.flush();
 }
 
 }  // namespace magcnn

@@ -31,6 +31,10 @@ class AtomicOutput {
   // Flushes the temporary file to disk and renames it; first refuses when a stop was requested
   // (throw_if_interrupted), unless the output is what a stop asks for (a checkpoint).
   void commit(bool honour_interrupt = true);
+  // commit() in two steps, for outputs that must appear together (magcnn-infer's list of inputs):
+  // flush() puts the temporary file's data on disk, rename_into_place() gives it its name.
+  void flush();
+  void rename_into_place();
 
  private:
   std::string path_, temporary_;

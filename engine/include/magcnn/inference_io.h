@@ -104,6 +104,10 @@ class PredictionWriter {
   // residuals [n], or empty with `residual_note` saying why none was computed (written instead);
   // mse [n] or empty without a truth. Throws if fewer maps were appended than announced.
   void commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);
+  // commit() in two steps, for predictions that appear together: finish() writes the rest and puts the
+  // file on disk under its temporary name; publish() renames it (after a stop too: the caller decides).
+  void finish(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);
+  void publish();
 
  private:
   struct Impl;
