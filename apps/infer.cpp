@@ -604,6 +604,7 @@ int main(int argc, char** argv) {
       if (writer) {
         throw_if_interrupted();
         writer->publish();
+        app::say(common, "wrote " + common.out);
       }
       return;
     }
@@ -631,6 +632,7 @@ int main(int argc, char** argv) {
     app::MadeFolder made;
     if (rank == 0) made.make(common.out, "output folder");
     world->all(true);  // the folder is there before any rank writes into it
+    for (const std::string& o : outs) check_output_path(o, inputs);  // every output, before any work
     const std::unique_ptr<Backend> backend = app::open_backend(common);
     run.backend = backend.get();
     run.members = std::move(members);

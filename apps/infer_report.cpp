@@ -127,7 +127,6 @@ void InferenceReport::finish(const Common& common) {
                   a.all, a.film);
     say(common, line);
   }
-  say(common, "wrote " + common.out);
   if (figures_.maps > 0) draw(common);
 }
 

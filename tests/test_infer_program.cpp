@@ -450,6 +450,75 @@ TEST_F(InferProgram, Figures) {
   expect_only({"T.h5", "pred.h5", "pred.png", "set.h5", "set_0.png", "set_1.png", "set_2.png"});
 }
 
+// Several inputs (--in A B C, or --in-list) give a prediction of each in the folder --out, named after
+// it, each equal bit for bit to the input's prediction alone; a bad file among them (a NaN in the
+// second of three) ends the run with its name and leaves no prediction and no folder; inputs of one
+// name, --truth and an --out that is a file are refused first.
+TEST_F(InferProgram, SeveralInputsGiveEachItsOwnPrediction) {
+  const Geometry g;
+  std::vector<double> two = bumps(40, 40);
+  const std::vector<double> other = bumps(40, 40, -1e-2);
+  two.insert(two.end(), other.begin(), other.end());
+  write_maps(path("tesla.h5"), {2, 40, 40}, two, "T", g);
+  write_maps(path("gauss.h5"), {24, 32}, times(bumps(24, 32), 1e4), "G", g.scaled(2));
+  fs::copy_file(training_set(), path("set.h5"));
+  const std::vector<std::string> names = {"tesla", "gauss", "set"};
+  for (const std::string& n : names) predict("--in " + path(n + ".h5"), n + "_alone.h5");
+  const auto same_as_alone = [&](const std::string& folder) {
+    for (const std::string& n : names) {
+      const std::string got = path(folder + "/" + n + ".h5"), want = path(n + "_alone.h5");
+      ASSERT_TRUE(fs::exists(got)) << got;
+      const h5::File a = h5::File::open(got), b = h5::File::open(want);
+      EXPECT_EQ(a.dims("m"), b.dims("m")) << got;
+      EXPECT_EQ(a.read<float>("m"), b.read<float>("m")) << got;
+      EXPECT_EQ(a.read<double>("residual_relative_l2"), b.read<double>("residual_relative_l2")) << got;
+      EXPECT_EQ(a.attr_string("/", "input"), path(n + ".h5"));
+    }
+  };
+  const ProgramResult r = infer("--in " + path("tesla.h5") + " " + path("gauss.h5") + " " + path("set.h5") + " --out " + path("preds"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 input files, 23 maps in all"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrote 3 predictions into " + path("preds")), std::string::npos) << r.out;
+  same_as_alone("preds");
+  // A list: comments, blank lines, paths relative to the list's folder and absolute ones.
+  fs::create_directory(path("lists"));
+  std::ofstream(path("lists/all.txt")) << "# the archive\n\n  ../tesla.h5 \n" << path("gauss.h5") << "\n../set.h5\n";
+  const ProgramResult listed = infer("--in-list " + path("lists/all.txt") + " --out " + path("listed"));
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  same_as_alone("listed");
+
+  std::vector<double> with_nan = bumps(40, 40);
+  with_nan[7 * 40 + 2] = NAN;
+  write_maps(path("nan.h5"), {40, 40}, with_nan, "T", g);
+  const ProgramResult bad = infer("--in " + path("tesla.h5") + " " + path("nan.h5") + " " + path("set.h5") + " --out " + path("bad"));
+  EXPECT_EQ(bad.code, 1) << bad.err;
+  EXPECT_EQ(bad.message_lines(), 1) << bad.err;
+  EXPECT_NE(bad.err.find(path("nan.h5") + ": the field is nan at map 0, row 7, column 2"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(path("bad"))) << "a failed run left its folder";
+  // Into a folder that exists: the files there stay as they were, and no prediction is added.
+  fs::create_directory(path("kept"));
+  std::ofstream(path("kept/notes.txt")) << "mine\n";
+  EXPECT_EQ(infer("--in " + path("tesla.h5") + " " + path("nan.h5") + " --out " + path("kept")).code, 1);
+  EXPECT_EQ(std::vector<fs::path>(fs::directory_iterator(path("kept")), fs::directory_iterator()),
+            std::vector<fs::path>{path("kept/notes.txt")});
+
+  fs::create_directory(path("other"));
+  fs::copy_file(path("set.h5"), path("other/set.h5"));
+  expect_refusal("--in " + path("set.h5") + " " + path("other/set.h5"), "would both write");
+  expect_refusal("--in " + path("set.h5") + " " + path("tesla.h5") + " --truth " + path("set.h5"), "--truth pairs with one input");
+  expect_refusal("--in-list " + path("lists/none.txt"), "cannot be read");
+  std::ofstream(path("lists/missing.txt")) << "../nothere.h5\n";
+  expect_refusal("--in-list " + path("lists/missing.txt"), "nothere.h5");
+  const ProgramResult onto_file = infer("--in " + path("set.h5") + " " + path("tesla.h5") + " --out " + path("set_alone.h5"));
+  EXPECT_EQ(onto_file.code, 1);
+  EXPECT_NE(onto_file.err.find("is a file: with several inputs --out names the folder"), std::string::npos) << onto_file.err;
+  // An output that would replace an input: refused before any prediction.
+  const ProgramResult onto_input = infer("--in " + path("tesla.h5") + " " + path("gauss.h5") + " --out " + dir.string());
+  EXPECT_EQ(onto_input.code, 1);
+  EXPECT_NE(onto_input.err.find("is the input file"), std::string::npos) << onto_input.err;
+  EXPECT_EQ(onto_input.out.find("map(s) of"), std::string::npos) << "predicted before refusing: " << onto_input.out;
+}
+
 // A model trained for the polar angle writes theta and its residual (phi given by the set, or fitted),
 // and an MSE only against a polar truth.
 TEST_F(InferProgram, PolarModel) {
