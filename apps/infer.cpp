@@ -185,6 +185,65 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
   return owner;
 }
 
+// The ranks have agreed that some failed (`failure`: this rank's, or null): rank 0 throws every failing
+// rank's message (its own Interrupted as it is: a stop every rank got); the others send theirs to it
+// and wait to be ended by it, so that none exits on its own and has the launcher end rank 0 mid-way.
+// `outcome` ends the message ("no prediction written").
+[[noreturn]] void end_with_failures(Communicator& world, const std::exception_ptr& failure, const std::string& outcome) {
+  std::string text;
+  bool stopped = false;
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const Interrupted& e) {
+      stopped = true;
+      text = e.what();
+    } catch (const std::exception& e) {
+      text = e.what();
+    }
+  }
+  if (world.size() == 1) std::rethrow_exception(failure);
+  if (world.rank() != 0) {
+    const int64_t size = static_cast<int64_t>(text.size());
+    world.send(&size, sizeof size, 0);
+    world.send(text.data(), text.size(), 0);
+    int64_t never = 0;
+    world.receive(&never, sizeof never, 0);
+    throw Error("rank " + std::to_string(world.rank()) + " was not ended by rank 0");
+  }
+  // Each message once, with the ranks that gave it (every rank alike, say, for a file none can read).
+  std::vector<std::pair<std::string, std::vector<int>>> messages;
+  const auto add = [&](const std::string& m, int r) {
+    if (m.empty()) return;
+    const auto same = std::find_if(messages.begin(), messages.end(), [&](const auto& e) { return e.first == m; });
+    if (same != messages.end()) {
+      same->second.push_back(r);
+    } else {
+      messages.push_back({m, {r}});
+    }
+  };
+  add(text, 0);
+  for (int r = 1; r < world.size(); ++r) {
+    int64_t size = 0;
+    world.receive(&size, sizeof size, r);
+    std::string theirs(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
+    world.receive(theirs.data(), theirs.size(), r);
+    add(theirs, r);
+  }
+  if (stopped) std::rethrow_exception(failure);
+  throw_if_interrupted();  // the signal every rank got: reported as the stop it is
+  std::string all;
+  for (const auto& [m, ranks] : messages) {
+    std::string who;
+    if (static_cast<int>(ranks.size()) < world.size()) {
+      for (std::size_t k = 0; k < ranks.size(); ++k) who += (k == 0 ? "" : k + 1 == ranks.size() ? " and " : ", ") + std::to_string(ranks[k]);
+      who = (ranks.size() > 1 ? "ranks " : "rank ") + who + " of " + std::to_string(world.size()) + ": ";
+    }
+    all += (all.empty() ? "" : "\n  ") + who + m;
+  }
+  throw InvalidInput(all + "\n  (" + outcome + ")");
+}
+
 // What every input file's prediction shares: the flags, the models and the backend.
 struct Run {
   app::Common common;               // its `out` is each file's own
@@ -618,12 +677,19 @@ int main(int argc, char** argv) {
     const std::vector<std::string> outs = outputs_in_folder(files, common.out);
     std::vector<double> pixels;
     double maps = 0;
-    for (const std::string& f : files) {
-      const FieldMapsReader header(f, run.read_options);
-      const FieldMapsInfo& i = header.info();
-      pixels.push_back(static_cast<double>(i.n) * static_cast<double>(i.ny * i.nx));
-      maps += static_cast<double>(i.n);
+    // A file that one machine cannot see fails on its ranks alone: all agree before going on.
+    std::exception_ptr unreadable;
+    try {
+      for (const std::string& f : files) {
+        const FieldMapsReader header(f, run.read_options);
+        const FieldMapsInfo& i = header.info();
+        pixels.push_back(static_cast<double>(i.n) * static_cast<double>(i.ny * i.nx));
+        maps += static_cast<double>(i.n);
+      }
+    } catch (const std::exception&) {
+      unreadable = std::current_exception();
     }
+    if (!world->all(!unreadable)) end_with_failures(*world, unreadable, "nothing written");
     const std::vector<int> owner = assign_files(pixels, ranks);
     char line[256];
     std::snprintf(line, sizeof line, "%zu input files, %.0f maps in all%s", files.size(), maps,
@@ -639,7 +705,6 @@ int main(int argc, char** argv) {
     const std::unique_ptr<Communicator> alone = make_single_process();
     std::vector<std::unique_ptr<PredictionWriter>> written;
     std::exception_ptr failure;
-    std::string failure_text;
     try {
       for (std::size_t f = 0; f < files.size(); ++f) {
         if (owner[f] != rank) continue;
@@ -647,9 +712,8 @@ int main(int argc, char** argv) {
         written.push_back(predict_file(run, files[f], outs[f], alone.get()));
       }
       throw_if_interrupted();
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
       failure = std::current_exception();
-      failure_text = e.what();
     }
     if (world->all(!failure)) {
       for (const auto& w : written) w->publish();
@@ -657,34 +721,7 @@ int main(int argc, char** argv) {
       return;
     }
     written.clear();  // their temporary files removed before any rank ends
-    if (ranks == 1) std::rethrow_exception(failure);
-    if (rank != 0) {
-      // Rank 0 ends the run with every rank's message; this one waits to be ended by it.
-      const int64_t size = static_cast<int64_t>(failure_text.size());
-      world->send(&size, sizeof size, 0);
-      world->send(failure_text.data(), failure_text.size(), 0);
-      int64_t never = 0;
-      world->receive(&never, sizeof never, 0);
-      return;
-    }
-    std::string messages = failure ? "rank 0 of " + std::to_string(ranks) + ": " + failure_text : "";
-    for (int r = 1; r < ranks; ++r) {
-      int64_t size = 0;
-      world->receive(&size, sizeof size, r);
-      std::string text(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
-      world->receive(text.data(), text.size(), r);
-      if (!text.empty()) messages += (messages.empty() ? "" : "\n  ") + ("rank " + std::to_string(r) + " of " + std::to_string(ranks) + ": " + text);
-    }
-    if (failure) {
-      try {
-        std::rethrow_exception(failure);
-      } catch (const Interrupted&) {
-        throw;
-      } catch (...) {
-      }
-    }
-    throw_if_interrupted();  // the signal every rank got: reported as the stop it is
-    throw InvalidInput(messages + "\n  (no prediction written)");
+    end_with_failures(*world, failure, "no prediction written");
   }, rank);
   // Rank 0 failing (or stopped) ends the others, which may be waiting to send to it; another rank that
   // fails has told rank 0, which ends the run.
