@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <future>
 #include <memory>
@@ -202,7 +203,10 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
       text = e.what();
     }
   }
-  if (world.size() == 1) std::rethrow_exception(failure);
+  if (world.size() == 1) {
+    if (failure) std::rethrow_exception(failure);
+    throw Error("a run of one process ended for another rank's failure");
+  }
   if (world.rank() != 0) {
     const int64_t size = static_cast<int64_t>(text.size());
     world.send(&size, sizeof size, 0);
@@ -261,8 +265,10 @@ struct Run {
 
 // The maps of `in`, predicted into `out` by the ranks of `world` (each its share of the maps, rank 0
 // writing them all) and reported. Returns rank 0's writer, the file finished under its temporary name,
-// for the caller to publish; null on the other ranks.
-std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string& in, const std::string& out, Communicator* world) {
+// for the caller to publish; null on the other ranks. `ready` (when set) runs once everything is
+// read, checked and allocated, before the first map is predicted.
+std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string& in, const std::string& out, Communicator* world,
+                                               const std::function<void()>& ready = {}) {
   app::Common common = run.common;
   common.out = out;
   const std::vector<std::string>& inputs = run.inputs;
@@ -482,6 +488,7 @@ std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string
       world->receive(report.residuals().data() + first, static_cast<std::size_t>(c.count) * sizeof(ResidualReport), from);
   };
 
+  if (ready) ready();
   Progress progress("infer", n, "maps", !common.quiet);
   bool sent_all = rank == 0;
   try {
@@ -659,7 +666,24 @@ int main(int argc, char** argv) {
       const std::unique_ptr<Backend> backend = app::open_backend(common);
       run.backend = backend.get();
       run.members = std::move(members);
-      const std::unique_ptr<PredictionWriter> writer = predict_file(run, files.front(), common.out, world.get());
+      // The ranks agree that each is ready before the first map: one that failed before (an input it
+      // cannot see, its GPU's memory) ends the run through rank 0 with its message, rather than exit
+      // and have the launcher kill rank 0 while it holds its temporary file.
+      struct AnotherRankFailed {};
+      bool agreed = false;
+      std::unique_ptr<PredictionWriter> writer;
+      try {
+        writer = predict_file(run, files.front(), common.out, world.get(), [&] {
+          agreed = true;
+          if (ranks > 1 && !world->all(true)) throw AnotherRankFailed{};
+        });
+      } catch (const AnotherRankFailed&) {
+        end_with_failures(*world, nullptr, "no output written");
+      } catch (const std::exception&) {
+        if (agreed || ranks == 1) throw;
+        world->all(false);
+        end_with_failures(*world, std::current_exception(), "no output written");
+      }
       if (writer) {
         throw_if_interrupted();
         writer->publish();
