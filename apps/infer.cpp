@@ -260,15 +260,23 @@ struct Run {
   std::string truth_path;
   int64_t batch = 256, tile = 0, png_limit = 16;
   bool png = false, no_residual = false;
-  Backend* backend = nullptr;
+  std::function<Backend&()> backend;  // opened on first use, after the first input has been read
+};
+
+// One input's prediction on rank 0: the file finished under its temporary name, and its report, whose
+// summary and figures come once the file is in place.
+struct FilePrediction {
+  std::unique_ptr<PredictionWriter> writer;
+  std::unique_ptr<app::InferenceReport> report;
+  app::Common common;  // with the file's own --out
 };
 
 // The maps of `in`, predicted into `out` by the ranks of `world` (each its share of the maps, rank 0
-// writing them all) and reported. Returns rank 0's writer, the file finished under its temporary name,
-// for the caller to publish; null on the other ranks. `ready` (when set) runs once everything is
-// read, checked and allocated, before the first map is predicted.
-std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string& in, const std::string& out, Communicator* world,
-                                               const std::function<void()>& ready = {}) {
+// writing them all). Returns rank 0's prediction, for the caller to publish and report; empty on the
+// other ranks. `ready` (when set) runs once everything is read, checked and allocated, before the
+// first map is predicted.
+FilePrediction predict_file(const Run& run, const std::string& in, const std::string& out, Communicator* world,
+                            const std::function<void()>& ready = {}) {
   app::Common common = run.common;
   common.out = out;
   const std::vector<std::string>& inputs = run.inputs;
@@ -318,7 +326,7 @@ std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string
     grid.geometry = run.geometry->resolve(info.attributes, run.config.forward, in);
     grid.tesla_per_unit = tesla_per(*info.unit);
   }
-  Backend* backend = run.backend;
+  Backend* backend = &run.backend();
 
   InferenceOptions options;
   options.predictor.max_batch = batch;
@@ -425,7 +433,9 @@ std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string
   figure_settings.field_to_mT = grid.tesla_per_unit * 1e3;
   figure_settings.pixel = grid.normalized ? grid.geometry.pixel_size_m : grid.geometry.pixel_size_m * 1e9;
   figure_settings.target = model.config.data.target;
-  app::InferenceReport report(n, info.ny, info.nx, channels, inference.computes_residual(), compare, figure_settings);
+  auto report_owner = std::make_unique<app::InferenceReport>(n, info.ny, info.nx, channels, inference.computes_residual(), compare,
+                                                             figure_settings);
+  app::InferenceReport& report = *report_owner;
 
   Chunk chunks[2];
   for (Chunk& c : chunks) {
@@ -563,7 +573,7 @@ std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string
     throw;
   }
   progress.finish();
-  if (rank != 0) return nullptr;
+  if (rank != 0) return {};
   if (K > 1 && compare) {
     const app::SpreadAgreement a = report.spread_agreement();
     writer->set_figure("spread_error_correlation", a.all, "Pearson correlation over every pixel of the members' spread with |mean - truth|");
@@ -571,8 +581,7 @@ std::unique_ptr<PredictionWriter> predict_file(const Run& run, const std::string
                       "the same over the pixels where the truth is not zero (the film)");
   }
   writer->finish(report.residuals(), residual_note, report.mse());
-  report.finish(common);
-  return writer;
+  return FilePrediction{std::move(writer), std::move(report_owner), common};
 }
 
 }  // namespace
@@ -620,37 +629,51 @@ int main(int argc, char** argv) {
   const int rank = world->rank(), ranks = world->size();
   const int code = app::run(app, argc, argv, [&] {
     if (rank != 0) common.quiet = true;
-    const std::vector<std::string> files = input_files(in_files, in_list);
-    MAGCNN_REQUIRE(!files.empty(), "no input: give --in FILE (or several), or --in-list LIST");
-    const bool several = files.size() > 1 || !in_list.empty();
-    MAGCNN_REQUIRE(truth_path.empty() || !several,
-                   "--truth pairs with one input; " << files.size() << " are given (predict the file with a truth on its own)");
-    MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
+    // What each rank reads and checks before any output exists. The ranks agree on it, so that one that
+    // fails alone (a file its machine does not see) ends the run through rank 0 with its message.
     Run run;
-    run.config = app::load_config(common);
-    const std::vector<ModelSource> sources = model_files(model_args);
-    std::vector<std::string> model_paths;
-    for (const ModelSource& s : sources) model_paths.push_back(s.path);
-    std::vector<std::string> inputs = files;
-    inputs.insert(inputs.end(), model_paths.begin(), model_paths.end());
-    if (!truth_path.empty()) inputs.push_back(truth_path);
-    std::vector<ModelFile> members;
-    for (const ModelSource& source : sources) {
-      const std::string& p = source.path;
-      members.push_back(load_model(p));
-      require_whole_ensemble(source, members.back());
-      const ModelFile& a = members.front();
-      const ModelFile& b = members.back();
-      MAGCNN_REQUIRE(a.config.data.target == b.config.data.target && same_axis(parse_field_axis(a.config.data.field_axis),
-                                                                               parse_field_axis(b.config.data.field_axis)),
-                     "--model: " << p << " predicts the " << target_kind_name(b.config.data.target) << " target from the field along "
-                                 << parse_field_axis(b.config.data.field_axis).describe() << ", " << model_paths.front() << " the "
-                                 << target_kind_name(a.config.data.target) << " target along "
-                                 << parse_field_axis(a.config.data.field_axis).describe() << ": an ensemble's members predict the same");
+    std::vector<std::string> files, outs;
+    bool several = false;
+    std::exception_ptr setup_failure;
+    try {
+      files = input_files(in_files, in_list);
+      MAGCNN_REQUIRE(!files.empty(), "no input: give --in FILE (or several), or --in-list LIST");
+      several = files.size() > 1 || !in_list.empty();
+      MAGCNN_REQUIRE(truth_path.empty() || !several,
+                     "--truth pairs with one input; " << files.size() << " are given (predict the file with a truth on its own)");
+      MAGCNN_REQUIRE(tile % 4 == 0, "--tile " << tile << ": a tile side must be a multiple of 4 (the network's two 2 x 2 pools)");
+      run.config = app::load_config(common);
+      const std::vector<ModelSource> sources = model_files(model_args);
+      for (const ModelSource& s : sources) run.model_paths.push_back(s.path);
+      run.inputs = files;
+      run.inputs.insert(run.inputs.end(), run.model_paths.begin(), run.model_paths.end());
+      if (!truth_path.empty()) run.inputs.push_back(truth_path);
+      std::error_code ec;
+      if (several) {
+        MAGCNN_REQUIRE(!fs::exists(common.out, ec) || fs::is_directory(common.out, ec),
+                       "--out " << common.out << " is a file: with several inputs --out names the folder their predictions go into");
+        outs = outputs_in_folder(files, common.out);
+      } else {
+        check_output_path(common.out, run.inputs);  // before the models are read
+      }
+      for (const ModelSource& source : sources) {
+        const std::string& p = source.path;
+        run.members.push_back(load_model(p));
+        require_whole_ensemble(source, run.members.back());
+        const ModelFile& a = run.members.front();
+        const ModelFile& b = run.members.back();
+        MAGCNN_REQUIRE(a.config.data.target == b.config.data.target && same_axis(parse_field_axis(a.config.data.field_axis),
+                                                                                 parse_field_axis(b.config.data.field_axis)),
+                       "--model: " << p << " predicts the " << target_kind_name(b.config.data.target) << " target from the field along "
+                                   << parse_field_axis(b.config.data.field_axis).describe() << ", " << run.model_paths.front()
+                                   << " the " << target_kind_name(a.config.data.target) << " target along "
+                                   << parse_field_axis(a.config.data.field_axis).describe() << ": an ensemble's members predict the same");
+      }
+    } catch (const std::exception&) {
+      setup_failure = std::current_exception();
     }
+    if (!world->all(!setup_failure)) end_with_failures(*world, setup_failure, "nothing written");
     run.common = common;
-    run.model_paths = model_paths;
-    run.inputs = inputs;
     if (!unit_text.empty()) run.read_options.unit = parse_map_unit(unit_text);
     if (!range.empty()) run.read_options.png_range_G = std::make_pair(range[0], range[1]);
     run.geometry = &geometry;
@@ -660,20 +683,21 @@ int main(int argc, char** argv) {
     run.png_limit = png_limit;
     run.png = png;
     run.no_residual = no_residual;
+    std::unique_ptr<Backend> backend;
+    run.backend = [&]() -> Backend& {
+      if (!backend) backend = app::open_backend(common);
+      return *backend;
+    };
 
     if (!several) {
-      check_output_path(common.out, inputs);  // before the device is opened
-      const std::unique_ptr<Backend> backend = app::open_backend(common);
-      run.backend = backend.get();
-      run.members = std::move(members);
       // The ranks agree that each is ready before the first map: one that failed before (an input it
       // cannot see, its GPU's memory) ends the run through rank 0 with its message, rather than exit
       // and have the launcher kill rank 0 while it holds its temporary file.
       struct AnotherRankFailed {};
       bool agreed = false;
-      std::unique_ptr<PredictionWriter> writer;
+      FilePrediction p;
       try {
-        writer = predict_file(run, files.front(), common.out, world.get(), [&] {
+        p = predict_file(run, files.front(), common.out, world.get(), [&] {
           agreed = true;
           if (ranks > 1 && !world->all(true)) throw AnotherRankFailed{};
         });
@@ -684,31 +708,34 @@ int main(int argc, char** argv) {
         world->all(false);
         end_with_failures(*world, std::current_exception(), "no output written");
       }
-      if (writer) {
-        throw_if_interrupted();
-        writer->publish();
-        app::say(common, "wrote " + common.out);
-      }
+      if (!p.writer) return;  // another rank's share, sent to rank 0
+      throw_if_interrupted();
+      p.writer->publish();
+      p.report->finish(p.common);  // the summary and the figures, once the prediction is in place
+      app::say(common, "wrote " + common.out);
       return;
     }
 
     // Several inputs: a prediction of each in the folder --out, whole files to each rank, every file
     // checked first (each rank reads every file's size, so that all assign the files alike), and every
     // prediction renamed into place only when all ranks have written all theirs.
-    std::error_code ec;
-    MAGCNN_REQUIRE(!fs::exists(common.out, ec) || fs::is_directory(common.out, ec),
-                   "--out " << common.out << " is a file: with several inputs --out names the folder their predictions go into");
-    const std::vector<std::string> outs = outputs_in_folder(files, common.out);
     std::vector<double> pixels;
     double maps = 0;
-    // A file that one machine cannot see fails on its ranks alone: all agree before going on.
     std::exception_ptr unreadable;
     try {
-      for (const std::string& f : files) {
-        const FieldMapsReader header(f, run.read_options);
+      std::map<std::string, std::string> names;  // every output and figure -> the input that writes it
+      for (std::size_t f = 0; f < files.size(); ++f) {
+        const FieldMapsReader header(files[f], run.read_options);
         const FieldMapsInfo& i = header.info();
         pixels.push_back(static_cast<double>(i.n) * static_cast<double>(i.ny * i.nx));
         maps += static_cast<double>(i.n);
+        std::vector<std::string> mine{outs[f]};
+        for (int64_t k = 0; png && k < std::min(i.n, png_limit); ++k) mine.push_back(app::figure_path(outs[f], k, i.n));
+        for (const std::string& name : mine) {
+          const auto [where, fresh] = names.emplace(name, files[f]);
+          MAGCNN_REQUIRE(fresh || where->second == files[f],
+                         "--png: " << where->second << " and " << files[f] << " would both write " << name << ": rename one of them");
+        }
       }
     } catch (const std::exception&) {
       unreadable = std::current_exception();
@@ -722,29 +749,44 @@ int main(int argc, char** argv) {
     app::MadeFolder made;
     if (rank == 0) made.make(common.out, "output folder");
     world->all(true);  // the folder is there before any rank writes into it
-    for (const std::string& o : outs) check_output_path(o, inputs);  // every output, before any work
-    const std::unique_ptr<Backend> backend = app::open_backend(common);
-    run.backend = backend.get();
-    run.members = std::move(members);
+    std::exception_ptr taken;
+    try {
+      for (const std::string& o : outs) check_output_path(o, run.inputs);  // every output, before any work
+    } catch (const std::exception&) {
+      taken = std::current_exception();
+    }
+    if (!world->all(!taken)) end_with_failures(*world, taken, "nothing written");
     const std::unique_ptr<Communicator> alone = make_single_process();
     std::vector<std::unique_ptr<PredictionWriter>> written;
+    std::vector<std::string> figures;  // drawn as each file finishes; removed again if the run fails
     std::exception_ptr failure;
     try {
       for (std::size_t f = 0; f < files.size(); ++f) {
         if (owner[f] != rank) continue;
         throw_if_interrupted();
-        written.push_back(predict_file(run, files[f], outs[f], alone.get()));
+        FilePrediction p = predict_file(run, files[f], outs[f], alone.get());
+        written.push_back(std::move(p.writer));
+        p.report->finish(p.common);
+        figures.insert(figures.end(), p.report->figures_written().begin(), p.report->figures_written().end());
       }
       throw_if_interrupted();
     } catch (const std::exception&) {
       failure = std::current_exception();
     }
     if (world->all(!failure)) {
-      for (const auto& w : written) w->publish();
+      // A rename that fails (a file system gone read-only) leaves the set part written: said so.
+      try {
+        for (const auto& w : written) w->publish();
+      } catch (const std::exception&) {
+        failure = std::current_exception();
+      }
+      if (!world->all(!failure))
+        end_with_failures(*world, failure, "the predictions renamed before this failure are in " + common.out + ": the set is incomplete");
       app::say(common, "wrote " + std::to_string(files.size()) + " predictions into " + common.out);
       return;
     }
     written.clear();  // their temporary files removed before any rank ends
+    for (const std::string& f : figures) std::remove(f.c_str());
     end_with_failures(*world, failure, "no prediction written");
   }, rank);
   // Rank 0 failing (or stopped) ends the others, which may be waiting to send to it; another rank that

@@ -163,10 +163,12 @@ void InferenceReport::draw(const Common& common) {
       std::snprintf(line, sizeof line, "%s residual %.3g", truth_ ? "," : ":", residuals_[static_cast<std::size_t>(i)].relative_l2);
       title += line;
     }
-    if (!plot_map_panels(figure_path(figures_.out, i, n_), panels, title, figures_.pixel, figures_.physical ? "nm" : "d")) {
+    const std::string figure = figure_path(figures_.out, i, n_);
+    if (!plot_map_panels(figure, panels, title, figures_.pixel, figures_.physical ? "nm" : "d")) {
       say(common, "--png: this build has no PLplot; no figures written");
       return;
     }
+    figures_written_.push_back(figure);
     ++written;
   }
   say(common, "wrote " + std::to_string(written) + " figure(s): " + figure_path(figures_.out, 0, n_) + (written > 1 ? " ..." : "") +

@@ -47,6 +47,8 @@ class InferenceReport {
   std::vector<double>& mse() { return mse_; }
   // The summary lines, then the figures; says how many were written.
   void finish(const Common& common);
+  // The figures finish() wrote.
+  const std::vector<std::string>& figures_written() const { return figures_written_; }
 
  private:
   void draw(const Common& common);
@@ -64,6 +66,7 @@ class InferenceReport {
   };
   Moments moments_[2];
   bool ensemble_ = false;
+  std::vector<std::string> figures_written_;
 };
 
 }  // namespace magcnn::app

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -268,18 +269,29 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     // evaluates, skipping over the others' (their uniforms alone are drawn).
     const int64_t train_first = rows_first(n_train, rank, ranks), train_own = rows_first(n_train, rank + 1, ranks) - train_first;
     const Trainer::Rows val = trainer.validation_share();
-    // A stop asked for while the sets are made ends the run at once: nothing has been trained yet.
+    // A stop asked for while the sets are made ends the run at once: nothing has been trained yet. The
+    // ranks stop together: one that had finished its share would otherwise wait in the broadcast.
     Progress bar("data", train_own + val.count, "samples", hooks.progress_bars && lead);
-    gen.skip(train_first);
-    filler.fill(gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first, [&](int64_t done) {
-      bar.update(done);
-      throw_if_interrupted();
-    });
-    gen.skip(n_train - train_first - train_own + val.first);
-    filler.fill(gen, val.count, trainer.validation_inputs(), trainer.validation_targets(), val.first, [&](int64_t done) {
-      bar.update(train_own + done);
-      throw_if_interrupted();
-    });
+    std::optional<Interrupted> stopped;
+    try {
+      gen.skip(train_first);
+      filler.fill(gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first, [&](int64_t done) {
+        bar.update(done);
+        throw_if_interrupted();
+      });
+      gen.skip(n_train - train_first - train_own + val.first);
+      filler.fill(gen, val.count, trainer.validation_inputs(), trainer.validation_targets(), val.first, [&](int64_t done) {
+        bar.update(train_own + done);
+        throw_if_interrupted();
+      });
+    } catch (const Interrupted& e) {
+      if (ranks == 1) throw;
+      stopped = e;
+    }
+    if (ranks > 1 && !comm->all(!stopped)) {
+      if (stopped) throw *stopped;
+      throw Interrupted(interrupt_signal() != 0 ? interrupt_signal() : SIGTERM);  // stopped on another rank
+    }
     if (comm != nullptr) {
       share_rows(*backend, *comm, trainer.train_inputs());
       share_rows(*backend, *comm, trainer.train_targets());

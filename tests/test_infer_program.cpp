@@ -490,7 +490,9 @@ TEST_F(InferProgram, SeveralInputsGiveEachItsOwnPrediction) {
   std::vector<double> with_nan = bumps(40, 40);
   with_nan[7 * 40 + 2] = NAN;
   write_maps(path("nan.h5"), {40, 40}, with_nan, "T", g);
-  const ProgramResult bad = infer("--in " + path("tesla.h5") + " " + path("nan.h5") + " " + path("set.h5") + " --out " + path("bad"));
+  // (With figures: those of the files done before the bad one are removed again.)
+  const ProgramResult bad =
+      infer("--in " + path("tesla.h5") + " " + path("nan.h5") + " " + path("set.h5") + " --png --out " + path("bad"));
   EXPECT_EQ(bad.code, 1) << bad.err;
   EXPECT_EQ(bad.message_lines(), 1) << bad.err;
   EXPECT_NE(bad.err.find(path("nan.h5") + ": the field is nan at map 0, row 7, column 2"), std::string::npos) << bad.err;
@@ -507,6 +509,9 @@ TEST_F(InferProgram, SeveralInputsGiveEachItsOwnPrediction) {
   expect_refusal("--in " + path("set.h5") + " " + path("other/set.h5"), "would both write");
   expect_refusal("--in " + path("set.h5") + " " + path("tesla.h5") + " --truth " + path("set.h5"), "--truth pairs with one input");
   expect_refusal("--in-list " + path("lists/none.txt"), "cannot be read");
+  // A one-map input named like another input's figure.
+  write_maps(path("tesla_0.h5"), {40, 40}, bumps(40, 40), "T", g);
+  expect_refusal("--in " + path("tesla.h5") + " " + path("tesla_0.h5") + " --png", "would both write");
   std::ofstream(path("lists/missing.txt")) << "../nothere.h5\n";
   expect_refusal("--in-list " + path("lists/missing.txt"), "nothere.h5");
   const ProgramResult onto_file = infer("--in " + path("set.h5") + " " + path("tesla.h5") + " --out " + path("set_alone.h5"));

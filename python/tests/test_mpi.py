@@ -147,15 +147,20 @@ def test_a_rank_that_fails_ends_the_run_with_its_message_and_no_output(tmp_path,
     assert not any(p.name.startswith("out.h5") for p in tmp_path.iterdir()), list(tmp_path.iterdir())
 
 
-def test_a_rank_that_cannot_read_the_input_ends_the_run_through_rank_0(tmp_path, small_model):
-    # Rank 1 is given a path it cannot open (a file its machine does not see): it fails before its first
-    # map, rank 0 after preparing its output; rank 0 says why and leaves no file.
+@pytest.mark.parametrize("unseen", ["input", "model"])
+def test_a_rank_that_cannot_read_a_file_ends_the_run_through_rank_0(tmp_path, small_model, unseen):
+    # Rank 1 is given a path it cannot open (a file its machine does not see): the input (it fails
+    # before its first map, rank 0 after preparing its output) or the model (before anything); rank 0
+    # says why and leaves no file.
     (tmp_path / "seen").mkdir()
     subprocess.run([program("magcnn-generate"), "--out", str(tmp_path / "seen" / "maps.h5"), "--count", "40", "--device", "cpu",
                     "--quiet"], check=True, env=ENV)
-    infer_command = f"{program('magcnn-infer')} --model {small_model} --out {tmp_path / 'out.h5'} --device cpu --batch-size 8 --in"
-    script = (f'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec {infer_command} {tmp_path / "unseen" / "maps.h5"}; '
-              f'else exec {infer_command} {tmp_path / "seen" / "maps.h5"}; fi')
+    shutil.copy(small_model, tmp_path / "seen" / "model.h5")
+    def command(folder):
+        model = tmp_path / (folder if unseen == "model" else "seen") / "model.h5"
+        maps = tmp_path / (folder if unseen == "input" else "seen") / "maps.h5"
+        return f"{program('magcnn-infer')} --model {model} --out {tmp_path / 'out.h5'} --device cpu --batch-size 8 --in {maps}"
+    script = f'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec {command("unseen")}; else exec {command("seen")}; fi'
     result = subprocess.run([MPIEXEC, "-np", "2", "--oversubscribe", "sh", "-c", script], capture_output=True, text=True, env=ENV,
                             timeout=300)
     assert result.returncode != 0
