@@ -13,6 +13,7 @@
 #include <map>
 #include <future>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -186,6 +187,20 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
   return owner;
 }
 
+// A text to rank `to` (its length, then its bytes) and from rank `from`: an empty one says "no failure".
+void send_text(Communicator& world, const std::string& text, int to) {
+  const int64_t size = static_cast<int64_t>(text.size());
+  world.send(&size, sizeof size, to);
+  if (size > 0) world.send(text.data(), text.size(), to);
+}
+std::string receive_text(Communicator& world, int from) {
+  int64_t size = 0;
+  world.receive(&size, sizeof size, from);
+  std::string text(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
+  if (size > 0) world.receive(text.data(), text.size(), from);
+  return text;
+}
+
 // The ranks have agreed that some failed (`failure`: this rank's, or null): rank 0 throws every failing
 // rank's message (its own Interrupted as it is: a stop every rank got); the others send theirs to it
 // and wait to be ended by it, so that none exits on its own and has the launcher end rank 0 mid-way.
@@ -208,9 +223,7 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
     throw Error("a run of one process ended for another rank's failure");
   }
   if (world.rank() != 0) {
-    const int64_t size = static_cast<int64_t>(text.size());
-    world.send(&size, sizeof size, 0);
-    world.send(text.data(), text.size(), 0);
+    send_text(world, text, 0);
     int64_t never = 0;
     world.receive(&never, sizeof never, 0);
     throw Error("rank " + std::to_string(world.rank()) + " was not ended by rank 0");
@@ -227,13 +240,7 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
     }
   };
   add(text, 0);
-  for (int r = 1; r < world.size(); ++r) {
-    int64_t size = 0;
-    world.receive(&size, sizeof size, r);
-    std::string theirs(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
-    world.receive(theirs.data(), theirs.size(), r);
-    add(theirs, r);
-  }
+  for (int r = 1; r < world.size(); ++r) add(receive_text(world, r), r);
   if (stopped) std::rethrow_exception(failure);
   throw_if_interrupted();  // the signal every rank got: reported as the stop it is
   std::string all;
@@ -246,6 +253,20 @@ std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
     all += (all.empty() ? "" : "\n  ") + who + m;
   }
   throw InvalidInput(all + "\n  (" + outcome + ")");
+}
+
+// Runs `work` on every rank and agrees on its outcome: where it failed on any rank, each rank runs
+// `undo` (what it must remove before any rank ends) and the run ends through rank 0 (end_with_failures).
+void together(Communicator& world, const std::string& outcome, const std::function<void()>& work, const std::function<void()>& undo = {}) {
+  std::exception_ptr failure;
+  try {
+    work();
+  } catch (const std::exception&) {
+    failure = std::current_exception();
+  }
+  if (world.all(!failure)) return;
+  if (undo) undo();
+  end_with_failures(world, failure, outcome);
 }
 
 // What every input file's prediction shares: the flags, the models and the backend.
@@ -289,7 +310,6 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
   const int64_t K = static_cast<int64_t>(members.size());
   const bool vector_model = model.config.data.target == TargetKind::Vector;
   const int rank = world->rank(), ranks = world->size();
-  if (check_output_path(out, inputs)) app::say(common, "replacing the existing file " + out);
   FieldMapsReader reader(in, run.read_options);
   FieldMapsInfo info = reader.info();
   std::unique_ptr<TruthMaps> truth_file;
@@ -466,13 +486,8 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
   const auto shard = [&](int r) { return r >= ranks ? n : std::min(n, n * r / ranks / pass * pass); };
   const int64_t own_first = shard(rank), own_end = shard(rank + 1);
   // Each chunk a rank sends starts with a status: ok, or the message of what failed there.
-  const auto send_status = [&](const std::string& failure) {
-    const int64_t head[2] = {failure.empty() ? 1 : 0, static_cast<int64_t>(failure.size())};
-    world->send(head, sizeof head, 0);
-    if (!failure.empty()) world->send(failure.data(), failure.size(), 0);
-  };
   const auto send_chunk = [&](const Chunk& c) {
-    send_status("");
+    send_text(*world, "", 0);
     const auto values = static_cast<std::size_t>(c.count * channels * plane);
     world->send(c.prediction.data(), values * sizeof(float), 0);
     if (K > 1) world->send(c.spread.data(), values * sizeof(float), 0);
@@ -482,11 +497,8 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
   // Rank 0 takes another rank's chunk: its predictions from that rank, the maps themselves (for the
   // report, the figures and the MSE) from the files.
   const auto receive_chunk = [&](int from, Chunk& c, int64_t first, int64_t end) {
-    int64_t head[2] = {0, 0};
-    world->receive(head, sizeof head, from);
-    if (head[0] != 1) {
-      std::string failure(static_cast<std::size_t>(std::max<int64_t>(head[1], 0)), ' ');
-      world->receive(failure.data(), failure.size(), from);
+    const std::string failure = receive_text(*world, from);
+    if (!failure.empty()) {
       throw_if_interrupted();  // the signal every rank got: reported as the stop it is
       throw InvalidInput("rank " + std::to_string(from) + " of " + std::to_string(ranks) + ": " + failure);
     }
@@ -566,7 +578,7 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
     // waits to be ended by it: a rank that exited by itself would have the launcher kill rank 0 at
     // once, before it removes its temporary file.
     if (!sent_all) {
-      send_status(e.what());
+      send_text(*world, e.what(), 0);
       int64_t never = 0;
       world->receive(&never, sizeof never, 0);
     }
@@ -634,8 +646,7 @@ int main(int argc, char** argv) {
     Run run;
     std::vector<std::string> files, outs;
     bool several = false;
-    std::exception_ptr setup_failure;
-    try {
+    together(*world, "nothing written", [&] {
       files = input_files(in_files, in_list);
       MAGCNN_REQUIRE(!files.empty(), "no input: give --in FILE (or several), or --in-list LIST");
       several = files.size() > 1 || !in_list.empty();
@@ -654,7 +665,7 @@ int main(int argc, char** argv) {
                        "--out " << common.out << " is a file: with several inputs --out names the folder their predictions go into");
         outs = outputs_in_folder(files, common.out);
       } else {
-        check_output_path(common.out, run.inputs);  // before the models are read
+        if (check_output_path(common.out, run.inputs)) app::say(common, "replacing the existing file " + common.out);
       }
       for (const ModelSource& source : sources) {
         const std::string& p = source.path;
@@ -669,10 +680,7 @@ int main(int argc, char** argv) {
                                    << " the " << target_kind_name(a.config.data.target) << " target along "
                                    << parse_field_axis(a.config.data.field_axis).describe() << ": an ensemble's members predict the same");
       }
-    } catch (const std::exception&) {
-      setup_failure = std::current_exception();
-    }
-    if (!world->all(!setup_failure)) end_with_failures(*world, setup_failure, "nothing written");
+    });
     run.common = common;
     if (!unit_text.empty()) run.read_options.unit = parse_map_unit(unit_text);
     if (!range.empty()) run.read_options.png_range_G = std::make_pair(range[0], range[1]);
@@ -719,75 +727,70 @@ int main(int argc, char** argv) {
     // Several inputs: a prediction of each in the folder --out, whole files to each rank, every file
     // checked first (each rank reads every file's size, so that all assign the files alike), and every
     // prediction renamed into place only when all ranks have written all theirs.
-    std::vector<double> pixels;
-    double maps = 0;
-    std::exception_ptr unreadable;
-    try {
+    // Whole files to ranks by their size in bytes (no rank reads another's files). Each rank opens its
+    // own files first, so that a damaged one ends the run before any prediction, and the ranks share
+    // their map counts, which the figures' names and the summary need.
+    std::vector<double> bytes(files.size(), 0.0), counts(files.size(), 0.0);
+    for (std::size_t f = 0; f < files.size(); ++f) {
+      std::error_code ec;
+      const auto size = fs::file_size(files[f], ec);
+      if (!ec) bytes[f] = static_cast<double>(size);  // else the owner's reader says what is wrong
+    }
+    const std::vector<int> owner = assign_files(bytes, ranks);
+    together(*world, "nothing written", [&] {
+      for (std::size_t f = 0; f < files.size(); ++f)
+        if (owner[f] == rank) counts[f] = static_cast<double>(FieldMapsReader(files[f], run.read_options).info().n);
+    });
+    world->sum(counts.data(), static_cast<int64_t>(counts.size()));
+    together(*world, "nothing written", [&] {
       std::map<std::string, std::string> names;  // every output and figure -> the input that writes it
       for (std::size_t f = 0; f < files.size(); ++f) {
-        const FieldMapsReader header(files[f], run.read_options);
-        const FieldMapsInfo& i = header.info();
-        pixels.push_back(static_cast<double>(i.n) * static_cast<double>(i.ny * i.nx));
-        maps += static_cast<double>(i.n);
+        const auto n = static_cast<int64_t>(counts[f]);
         std::vector<std::string> mine{outs[f]};
-        for (int64_t k = 0; png && k < std::min(i.n, png_limit); ++k) mine.push_back(app::figure_path(outs[f], k, i.n));
+        for (int64_t k = 0; png && k < std::min(n, png_limit); ++k) mine.push_back(app::figure_path(outs[f], k, n));
         for (const std::string& name : mine) {
           const auto [where, fresh] = names.emplace(name, files[f]);
           MAGCNN_REQUIRE(fresh || where->second == files[f],
                          "--png: " << where->second << " and " << files[f] << " would both write " << name << ": rename one of them");
         }
       }
-    } catch (const std::exception&) {
-      unreadable = std::current_exception();
-    }
-    if (!world->all(!unreadable)) end_with_failures(*world, unreadable, "nothing written");
-    const std::vector<int> owner = assign_files(pixels, ranks);
+    });
     char line[256];
-    std::snprintf(line, sizeof line, "%zu input files, %.0f maps in all%s", files.size(), maps,
+    std::snprintf(line, sizeof line, "%zu input files, %.0f maps in all%s", files.size(), std::accumulate(counts.begin(), counts.end(), 0.0),
                   ranks > 1 ? (", whole files to each of " + std::to_string(ranks) + " ranks (the largest first)").c_str() : "");
     app::say(common, line);
     app::MadeFolder made;
     if (rank == 0) made.make(common.out, "output folder");
     world->all(true);  // the folder is there before any rank writes into it
-    std::exception_ptr taken;
-    try {
-      for (const std::string& o : outs) check_output_path(o, run.inputs);  // every output, before any work
-    } catch (const std::exception&) {
-      taken = std::current_exception();
-    }
-    if (!world->all(!taken)) end_with_failures(*world, taken, "nothing written");
+    together(*world, "nothing written", [&] {
+      for (const std::string& o : outs)  // every output, before any work
+        if (check_output_path(o, run.inputs)) app::say(common, "replacing the existing file " + o);
+    });
     const std::unique_ptr<Communicator> alone = make_single_process();
     std::vector<std::unique_ptr<PredictionWriter>> written;
     std::vector<std::string> figures;  // drawn as each file finishes; removed again if the run fails
-    std::exception_ptr failure;
-    try {
-      for (std::size_t f = 0; f < files.size(); ++f) {
-        if (owner[f] != rank) continue;
-        throw_if_interrupted();
-        FilePrediction p = predict_file(run, files[f], outs[f], alone.get());
-        written.push_back(std::move(p.writer));
-        p.report->finish(p.common);
-        figures.insert(figures.end(), p.report->figures_written().begin(), p.report->figures_written().end());
-      }
-      throw_if_interrupted();
-    } catch (const std::exception&) {
-      failure = std::current_exception();
-    }
-    if (world->all(!failure)) {
-      // A rename that fails (a file system gone read-only) leaves the set part written: said so.
-      try {
-        for (const auto& w : written) w->publish();
-      } catch (const std::exception&) {
-        failure = std::current_exception();
-      }
-      if (!world->all(!failure))
-        end_with_failures(*world, failure, "the predictions renamed before this failure are in " + common.out + ": the set is incomplete");
-      app::say(common, "wrote " + std::to_string(files.size()) + " predictions into " + common.out);
-      return;
-    }
-    written.clear();  // their temporary files removed before any rank ends
-    for (const std::string& f : figures) std::remove(f.c_str());
-    end_with_failures(*world, failure, "no prediction written");
+    together(
+        *world, "no prediction written",
+        [&] {
+          for (std::size_t f = 0; f < files.size(); ++f) {
+            if (owner[f] != rank) continue;
+            throw_if_interrupted();
+            FilePrediction p = predict_file(run, files[f], outs[f], alone.get());
+            written.push_back(std::move(p.writer));
+            p.report->finish(p.common);
+            figures.insert(figures.end(), p.report->figures_written().begin(), p.report->figures_written().end());
+          }
+          throw_if_interrupted();
+        },
+        [&] {
+          written.clear();  // their temporary files removed before any rank ends
+          for (const std::string& f : figures) std::remove(f.c_str());
+        });
+    // A rename that fails (a file system gone read-only) leaves the set part written: said so.
+    together(*world, "the predictions renamed before this failure are in " + common.out + ": the set is incomplete", [&] {
+      for (const auto& w : written) w->publish();
+    });
+    app::say(common, "wrote " + std::to_string(files.size()) + " predictions into " + common.out);
   }, rank);
   // Rank 0 failing (or stopped) ends the others, which may be waiting to send to it; another rank that
   // fails has told rank 0, which ends the run.

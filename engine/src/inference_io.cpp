@@ -12,7 +12,6 @@
 #include "h5file.h"
 #include "magcnn/array_formats.h"
 #include "magcnn/atomic_output.h"
-#include "magcnn/interrupt.h"
 #include "magcnn/memory.h"
 
 namespace magcnn {
@@ -338,13 +337,6 @@ void PredictionWriter::append(const float* prediction, int64_t count, const floa
   write(prediction, w.maps);
   if (spread) write(spread, w.spreads);
   w.written += count;
-}
-
-void PredictionWriter::commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note,
-                              const std::vector<double>& mse) {
-  finish(residuals, residual_note, mse);
-  throw_if_interrupted();
-  publish();
 }
 
 void PredictionWriter::publish() { impl_->out.rename_into_place(); }

@@ -90,7 +90,7 @@ struct PredictionHeader {
 
 // The prediction on the input's grid, batch by batch, then per map the physics residual and, with a
 // truth, the MSE against it. Written under a temporary name (created at construction, so that a path
-// that cannot be written fails before any work) and renamed into place by commit().
+// that cannot be written fails before any work) and renamed into place by publish().
 class PredictionWriter {
  public:
   PredictionWriter(const std::string& path, const PredictionHeader& header, const std::vector<std::string>& inputs);
@@ -101,12 +101,12 @@ class PredictionWriter {
   void append(const float* prediction, int64_t count, const float* spread = nullptr);
   // A root attribute with a number the run measured (an ensemble's spread-error correlation).
   void set_figure(const std::string& name, double value, const std::string& definition);
-  // residuals [n], or empty with `residual_note` saying why none was computed (written instead);
-  // mse [n] or empty without a truth. Throws if fewer maps were appended than announced.
-  void commit(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);
-  // commit() in two steps, for predictions that appear together: finish() writes the rest and puts the
-  // file on disk under its temporary name; publish() renames it (after a stop too: the caller decides).
+  // Writes the rest and puts the file on disk under its temporary name: residuals [n], or empty with
+  // `residual_note` saying why none was computed (written instead); mse [n] or empty without a truth.
+  // Throws if fewer maps were appended than announced.
   void finish(const std::vector<ResidualReport>& residuals, const std::string& residual_note, const std::vector<double>& mse);
+  // Renames the finished file into place (after a stop too: the caller decides; predictions of several
+  // inputs appear together).
   void publish();
 
  private:
