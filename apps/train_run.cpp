@@ -292,10 +292,12 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
       if (stopped) throw *stopped;
       throw Interrupted(interrupt_signal() != 0 ? interrupt_signal() : SIGTERM);  // stopped on another rank
     }
-    if (comm != nullptr) {
+    const auto share_training_set = [&] {
+      if (comm == nullptr) return;
       share_rows(*backend, *comm, trainer.train_inputs());
       share_rows(*backend, *comm, trainer.train_targets());
-    }
+    };
+    share_training_set();
     if (config.training.fresh_data) {
       // Epoch e's samples come from a seed of its own (the data seed and e), so that a resumed run
       // draws the same ones; one generator, restarted, serves every epoch.
@@ -303,14 +305,11 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
       fresh_settings.count = n_train;
       fresh_settings.noise = NoiseSettings{};
       auto fresh_gen = std::make_shared<Generator>(*backend, fresh_settings);
-      trainer_refill = [&, fresh_gen, train_first, train_own](int64_t epoch) {
+      trainer_refill = [&, fresh_gen, train_first, train_own, share_training_set](int64_t epoch) {
         fresh_gen->restart(epoch_seed(config.data.seed, epoch, kFreshDataStream));
         fresh_gen->skip(train_first);
         filler.fill(*fresh_gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first);
-        if (comm != nullptr) {
-          share_rows(*backend, *comm, trainer.train_inputs());
-          share_rows(*backend, *comm, trainer.train_targets());
-        }
+        share_training_set();
       };
       trainer.set_epoch_data(trainer_refill);
     }

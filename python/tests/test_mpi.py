@@ -22,13 +22,24 @@ ENV = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALL
            OMPI_MCA_rmaps_base_oversubscribe="1")
 
 
-def train(config, out, ranks, *flags):
-    command = [program("magcnn-train"), "--config", str(config), "--out", str(out), "--device", "cpu", *map(str, flags)]
+def launch(command, ranks, check=True):
+    """`command` alone (ranks 1) or under mpirun; with `check`, it must succeed."""
     if ranks > 1:
         command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *command]
     result = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
-    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    if check:
+        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def train(config, out, ranks, *flags):
+    command = [program("magcnn-train"), "--config", str(config), "--out", str(out), "--device", "cpu", *map(str, flags)]
+    return launch(command, ranks).stdout
+
+
+def maps_file(path, count, seed=1):
+    subprocess.run([program("magcnn-generate"), "--out", str(path), "--count", str(count), "--seed", str(seed), "--device", "cpu",
+                    "--quiet"], check=True, env=ENV)
 
 
 def history(run):
@@ -99,14 +110,11 @@ def test_resume_with_another_number_of_ranks(tmp_path, config, first, then):
 
 
 def infer(model, data, out, ranks, *flags, check=True):
-    command = [program("magcnn-infer"), "--model", str(model), "--in", str(data), "--out", str(out), "--device", "cpu",
+    """`data`: one input file, or a list of them."""
+    inputs = data if isinstance(data, list) else [data]
+    command = [program("magcnn-infer"), "--model", str(model), "--in", *map(str, inputs), "--out", str(out), "--device", "cpu",
                *map(str, flags)]
-    if ranks > 1:
-        command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *command]
-    result = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
-    if check:
-        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
-    return result
+    return launch(command, ranks, check)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +128,7 @@ def small_model(tmp_path_factory):
 
 @pytest.mark.parametrize("ranks", [2, 3])
 def test_sharded_inference_writes_what_one_process_writes(tmp_path, small_model, ranks):
-    subprocess.run([program("magcnn-generate"), "--out", str(tmp_path / "maps.h5"), "--count", "83", "--seed", "5", "--device",
-                    "cpu", "--quiet"], check=True, env=ENV)
+    maps_file(tmp_path / "maps.h5", 83, 5)
     infer(small_model, tmp_path / "maps.h5", tmp_path / "one.h5", 1, "--batch-size", "8")
     infer(small_model, tmp_path / "maps.h5", tmp_path / "many.h5", ranks, "--batch-size", "8")
     with h5py.File(tmp_path / "one.h5", "r") as a, h5py.File(tmp_path / "many.h5", "r") as b:
@@ -153,34 +160,17 @@ def test_a_rank_that_cannot_read_a_file_ends_the_run_through_rank_0(tmp_path, sm
     # before its first map, rank 0 after preparing its output) or the model (before anything); rank 0
     # says why and leaves no file.
     (tmp_path / "seen").mkdir()
-    subprocess.run([program("magcnn-generate"), "--out", str(tmp_path / "seen" / "maps.h5"), "--count", "40", "--device", "cpu",
-                    "--quiet"], check=True, env=ENV)
+    maps_file(tmp_path / "seen" / "maps.h5", 40)
     shutil.copy(small_model, tmp_path / "seen" / "model.h5")
     def command(folder):
         model = tmp_path / (folder if unseen == "model" else "seen") / "model.h5"
         maps = tmp_path / (folder if unseen == "input" else "seen") / "maps.h5"
         return f"{program('magcnn-infer')} --model {model} --out {tmp_path / 'out.h5'} --device cpu --batch-size 8 --in {maps}"
     script = f'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec {command("unseen")}; else exec {command("seen")}; fi'
-    result = subprocess.run([MPIEXEC, "-np", "2", "--oversubscribe", "sh", "-c", script], capture_output=True, text=True, env=ENV,
-                            timeout=300)
+    result = launch(["sh", "-c", script], 2, check=False)
     assert result.returncode != 0
     assert "rank 1 of 2: " in result.stderr and "unseen" in result.stderr, result.stderr
     assert not any(p.name.startswith("out.h5") for p in tmp_path.iterdir()), list(tmp_path.iterdir())
-
-
-def maps_file(path, count, seed):
-    subprocess.run([program("magcnn-generate"), "--out", str(path), "--count", str(count), "--seed", str(seed), "--device", "cpu",
-                    "--quiet"], check=True, env=ENV)
-
-
-def run_infer(model, inputs, out, ranks, check=True):
-    command = [program("magcnn-infer"), "--model", str(model), "--in", *map(str, inputs), "--out", str(out), "--device", "cpu"]
-    if ranks > 1:
-        command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *command]
-    result = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
-    if check:
-        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
@@ -190,10 +180,10 @@ def test_several_inputs_go_to_the_ranks_whole(tmp_path, small_model, ranks):
     for k, count in enumerate((7, 40, 3, 25, 12)):
         inputs.append(tmp_path / f"scan{k}.h5")
         maps_file(inputs[-1], count, 20 + k)
-    result = run_infer(small_model, inputs, tmp_path / "preds", ranks)
+    result = infer(small_model, inputs, tmp_path / "preds", ranks)
     assert f"whole files to each of {ranks} ranks" in result.stdout and "wrote 5 predictions" in result.stdout
     for f in inputs:
-        run_infer(small_model, [f], tmp_path / f"{f.stem}_alone.h5", 1)
+        infer(small_model, [f], tmp_path / f"{f.stem}_alone.h5", 1)
         with h5py.File(tmp_path / "preds" / f.name, "r") as a, h5py.File(tmp_path / f"{f.stem}_alone.h5", "r") as b:
             for n in ("m", "residual_relative_l2", "mse_truth"):
                 np.testing.assert_array_equal(a[n][...], b[n][...], err_msg=f"{f.name} {n}")
@@ -213,7 +203,7 @@ def test_a_bad_file_on_any_rank_leaves_no_prediction(tmp_path, small_model):
             f["Bz"].attrs["unit"] = "T"
             for key, value in (("pixel_size_m", 1e-8), ("standoff_m", 1e-8), ("thickness_m", 1e-9), ("Ms_A_per_m", 1e6)):
                 f.attrs[key] = value
-    result = run_infer(small_model, [tmp_path / "big.h5", tmp_path / "bad.h5"], tmp_path / "preds", 2, check=False)
+    result = infer(small_model, [tmp_path / "big.h5", tmp_path / "bad.h5"], tmp_path / "preds", 2, check=False)
     assert result.returncode != 0
     assert "rank 1 of 2: " in result.stderr and "bad.h5" in result.stderr and "map 4, row 1, column 2" in result.stderr, \
         result.stderr
