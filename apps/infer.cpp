@@ -435,7 +435,7 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
 
   // Chunks of about 16 MB of maps (at least one pass), two in flight.
   const int64_t pass = inference.maps_per_pass(), channels = inference.channels(), truth_channels = info.truth_channels;
-  const int64_t chunk = std::min(n, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass);
+  const int64_t chunk = std::min(n, inference.maps_per_chunk());
   const bool keep_truth = info.has_truth;
   // The chunks, the truth file's doubles for one chunk, and the maps kept for figures.
   const double chunk_bytes =

@@ -96,8 +96,7 @@ class PyModel {
       Inference inference(*backend, model_, grid, options);
       // Chunks of whole passes, as magcnn-infer reads them: the same passes, the same bits; a stop
       // between two of them.
-      const int64_t pass = inference.maps_per_pass();
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(plane, 1) / pass) * pass;
+      const int64_t chunk = inference.maps_per_chunk();
       for (int64_t first = 0; first < n; first += chunk) {
         throw_if_interrupted();
         const int64_t count = std::min(chunk, n - first);

@@ -5,6 +5,7 @@
 // and reused for every batch of maps. magcnn-infer and the tests drive it; files are inference_io.h's.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,12 @@ class Inference {
   int64_t model_ny() const { return to_model_.ny_out(); }
   int64_t model_nx() const { return to_model_.nx_out(); }
   int64_t maps_per_pass() const { return predictor_->maps_per_pass(); }
+  // The maps a reader hands to run() at a time: whole passes of about 4 M input pixels (16 MB of
+  // float), at least one pass (magcnn-infer's chunks and the Python module's, so both stop alike).
+  int64_t maps_per_chunk() const {
+    const int64_t plane = std::max<int64_t>(grid_.ny * grid_.nx, 1);
+    return std::max<int64_t>(1, (int64_t{1} << 22) / plane / maps_per_pass()) * maps_per_pass();
+  }
   // Prediction planes per map: 3 (mx, my, mz) for a vector model, else 1.
   int64_t channels() const { return predictor_->out_channels(); }
   bool computes_residual() const { return residual_ != nullptr; }
