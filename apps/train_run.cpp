@@ -63,11 +63,7 @@ class SetFiller {
   std::vector<float> stage_;
 };
 
-// Rank q's share of n rows, [rows_first(n, q, R), rows_first(n, q + 1, R)): the ranks of a data-parallel
-// run each generate their own share of the seed's samples.
-int64_t rows_first(int64_t n, int q, int R) { return n * q / R; }
-
-// After each rank has filled its share of the rows of `t` (rows_first), every rank holds them all: each
+// After each rank has filled its share of the rows of `t` (rank_share), every rank holds them all: each
 // share is broadcast from its rank, in place on the CPU and through the host from a GPU, in pieces of at
 // most 64 MB.
 void share_rows(Backend& backend, Communicator& comm, Tensor& t) {
@@ -80,8 +76,9 @@ void share_rows(Backend& backend, Communicator& comm, Tensor& t) {
   const int64_t piece_rows = std::max<int64_t>(1, static_cast<int64_t>((std::size_t{64} << 20) / std::max<std::size_t>(row_bytes, 1)));
   std::vector<unsigned char> stage;
   for (int q = 0; q < R; ++q) {
-    const int64_t end = rows_first(rows, q + 1, R);
-    for (int64_t first = rows_first(rows, q, R); first < end; first += piece_rows) {
+    const RankShare share = rank_share(rows, q, R);
+    const int64_t end = share.end();
+    for (int64_t first = share.first; first < end; first += piece_rows) {
       const std::size_t bytes = static_cast<std::size_t>(std::min(piece_rows, end - first)) * row_bytes;
       unsigned char* device = base + static_cast<std::size_t>(first) * row_bytes;
       if (in_place) {
@@ -267,21 +264,20 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
     // The sequence of one process: the training samples, then the validation ones. Each rank generates
     // its share of the training samples, which the ranks then share, and the validation samples it
     // evaluates, skipping over the others' (their uniforms alone are drawn).
-    const int64_t train_first = rows_first(n_train, rank, ranks), train_own = rows_first(n_train, rank + 1, ranks) - train_first;
-    const Trainer::Rows val = trainer.validation_share();
+    const RankShare train = rank_share(n_train, rank, ranks), val = trainer.validation_share();
     // A stop asked for while the sets are made ends the run at once: nothing has been trained yet. The
     // ranks stop together: one that had finished its share would otherwise wait in the broadcast.
-    Progress bar("data", train_own + val.count, "samples", hooks.progress_bars && lead);
+    Progress bar("data", train.count + val.count, "samples", hooks.progress_bars && lead);
     std::optional<Interrupted> stopped;
     try {
-      gen.skip(train_first);
-      filler.fill(gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first, [&](int64_t done) {
+      gen.skip(train.first);
+      filler.fill(gen, train.count, trainer.train_inputs(), trainer.train_targets(), train.first, [&](int64_t done) {
         bar.update(done);
         throw_if_interrupted();
       });
-      gen.skip(n_train - train_first - train_own + val.first);
+      gen.skip(n_train - train.end() + val.first);
       filler.fill(gen, val.count, trainer.validation_inputs(), trainer.validation_targets(), val.first, [&](int64_t done) {
-        bar.update(train_own + done);
+        bar.update(train.count + done);
         throw_if_interrupted();
       });
     } catch (const Interrupted& e) {
@@ -305,10 +301,10 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
       fresh_settings.count = n_train;
       fresh_settings.noise = NoiseSettings{};
       auto fresh_gen = std::make_shared<Generator>(*backend, fresh_settings);
-      trainer_refill = [&, fresh_gen, train_first, train_own, share_training_set](int64_t epoch) {
+      trainer_refill = [&, fresh_gen, train, share_training_set](int64_t epoch) {
         fresh_gen->restart(epoch_seed(config.data.seed, epoch, kFreshDataStream));
-        fresh_gen->skip(train_first);
-        filler.fill(*fresh_gen, train_own, trainer.train_inputs(), trainer.train_targets(), train_first);
+        fresh_gen->skip(train.first);
+        filler.fill(*fresh_gen, train.count, trainer.train_inputs(), trainer.train_targets(), train.first);
         share_training_set();
       };
       trainer.set_epoch_data(trainer_refill);
@@ -332,7 +328,7 @@ EpochRecord train_one(const TrainRequest& req, const TrainHooks& hooks, std::str
                                                DType::F32, t_over_d);
     // Validation maps: one draw of their own, the maps numbered as the generator numbers them.
     // (This rank's share of them: the only ones it reads.)
-    const Trainer::Rows val = trainer.validation_share();
+    const RankShare val = trainer.validation_share();
     if (val.count > 0) {
       const TensorView own = trainer.validation_inputs().view().slice(val.first, val.first + val.count);
       field_noise->apply(own, own, n_train + val.first, config.data.seed, kValidationDraw);

@@ -140,6 +140,11 @@ class MpiWorld final : public Communicator {
 
 }  // namespace
 
+RankShare rank_share(int64_t n, int rank, int ranks) {
+  const int64_t first = n * rank / ranks;
+  return RankShare{first, n * (rank + 1) / ranks - first};
+}
+
 std::unique_ptr<Communicator> make_single_process() { return std::make_unique<SingleProcess>(); }
 
 std::unique_ptr<Communicator> make_world_communicator() {

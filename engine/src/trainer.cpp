@@ -52,12 +52,11 @@ struct Trainer::Impl {
   NetworkSpec spec;
   TrainSettings s;
   int64_t H, W, n_train, n_val, B, full_steps, tail, steps, Bv, val_full, val_tail;
-  // Data parallelism: rank r of R takes samples [batch_first, batch_first + batch_local) of every full
-  // batch and [tail_first, tail_first + tail_local) of the last partial one.
+  // Data parallelism: rank r of R takes its share of the samples of every full batch and of the last
+  // partial one, and of the validation maps.
   Communicator* comm = nullptr;
   int R = 1, r = 0;
-  int64_t batch_first = 0, batch_local = 0, tail_first = 0, tail_local = 0;
-  int64_t val_first = 0, val_local = 0;  // validation maps [val_first, val_first + val_local)
+  RankShare batch_share, tail_share, val_share;
   Parameters params;
   Tensor x_train, t_train, x_val, t_val;
   Tensor xb, tb, xb_tail, tb_tail;
@@ -87,17 +86,14 @@ struct Trainer::Impl {
       r = comm->rank();
     }
     // This rank's share of the validation maps (all of them alone).
-    val_first = n_val * r / R;
-    val_local = n_val * (r + 1) / R - val_first;
-    Bv = std::min(s.validation_batch, std::max<int64_t>(val_local, 1));
-    val_full = val_local / Bv;
-    val_tail = val_local % Bv;
+    val_share = rank_share(n_val, r, R);
+    Bv = std::min(s.validation_batch, std::max<int64_t>(val_share.count, 1));
+    val_full = val_share.count / Bv;
+    val_tail = val_share.count % Bv;
     s.adam.steps_per_epoch = steps;
     s.adam.total_steps = steps * s.epochs;
-    batch_first = B * r / R;
-    batch_local = B * (r + 1) / R - batch_first;
-    tail_first = tail * r / R;
-    tail_local = tail * (r + 1) / R - tail_first;
+    batch_share = rank_share(B, r, R);
+    tail_share = rank_share(tail, r, R);
     require_memory(memory_bytes(), backend.available_memory(),
                    "training on " + std::to_string(n_train) + " + " + std::to_string(n_val) + " maps of " + std::to_string(H) + " x " +
                        std::to_string(W) + " at batch " + std::to_string(B) + " (validation batch " + std::to_string(Bv) +
@@ -110,15 +106,15 @@ struct Trainer::Impl {
     x_val = Tensor(b, DType::F32, Shape{n_val, ci, H, W});
     t_val = Tensor(b, DType::F32, Shape{n_val, co, H, W});
     // A rank whose share of a batch is empty (more ranks than samples) has no network for it.
-    if (batch_local > 0) {
-      xb = Tensor(b, DType::F32, Shape{batch_local, ci, H, W});
-      tb = Tensor(b, DType::F32, Shape{batch_local, co, H, W});
-      net = std::make_unique<Network>(params, batch_local, H, W);
+    if (batch_share.count > 0) {
+      xb = Tensor(b, DType::F32, Shape{batch_share.count, ci, H, W});
+      tb = Tensor(b, DType::F32, Shape{batch_share.count, co, H, W});
+      net = std::make_unique<Network>(params, batch_share.count, H, W);
     }
-    if (tail_local > 0) {
-      xb_tail = Tensor(b, DType::F32, Shape{tail_local, ci, H, W});
-      tb_tail = Tensor(b, DType::F32, Shape{tail_local, co, H, W});
-      net_tail = std::make_unique<Network>(params, tail_local, H, W);
+    if (tail_share.count > 0) {
+      xb_tail = Tensor(b, DType::F32, Shape{tail_share.count, ci, H, W});
+      tb_tail = Tensor(b, DType::F32, Shape{tail_share.count, co, H, W});
+      net_tail = std::make_unique<Network>(params, tail_share.count, H, W);
     }
     if (val_full > 0) net_val = std::make_unique<Network>(params, Bv, H, W);
     if (val_tail > 0) net_val_tail = std::make_unique<Network>(params, val_tail, H, W);
@@ -129,7 +125,7 @@ struct Trainer::Impl {
     loss_sums = Tensor(b, DType::F64, Shape{steps});
     val_sums = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, val_full + (val_tail > 0 ? 1 : 0))});
     val_sums.zero();
-    out_squares = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, val_local * spec.out_channels)});
+    out_squares = Tensor(b, DType::F64, Shape{std::max<int64_t>(1, val_share.count * spec.out_channels)});
     out_squares.zero();
     keys = Tensor(b, DType::F64, Shape{n_train});
     order = Tensor(b, DType::I32, Shape{n_train});
@@ -165,8 +161,8 @@ struct Trainer::Impl {
     return bytes;
   }
 
-  void full_step() { step(net.get(), xb, tb, batch_first, B); }
-  void tail_step() { step(net_tail.get(), xb_tail, tb_tail, tail_first, tail); }
+  void full_step() { step(net.get(), xb, tb, batch_share.first, B); }
+  void tail_step() { step(net_tail.get(), xb_tail, tb_tail, tail_share.first, tail); }
 
   // One training step on the batch at the device's step counter: this rank's share of it, from sample
   // `first` of the batch (n: null for an empty share), of a batch of `global` samples in all.
@@ -204,8 +200,9 @@ struct Trainer::Impl {
     const int64_t per_t = spec.out_channels * H * W;
     const auto pass = [&](Network& n, int64_t first, int64_t slot) {
       const int64_t count = n.batch();
-      n.forward(x_val.view().slice(val_first + first, val_first + first + count));
-      const TensorView target = t_val.view().slice(val_first + first, val_first + first + count);
+      const int64_t row = val_share.first + first;
+      n.forward(x_val.view().slice(row, row + count));
+      const TensorView target = t_val.view().slice(row, row + count);
       backend.reduce(kern::SquaredErrorSum<float>{n.output().as<float>(), target.as<float>(), count, per_t,
                                                   val_sums.data<double>(), nullptr, slot},
                      1);
@@ -259,7 +256,7 @@ void Trainer::initialize_weights(uint64_t weight_seed) {
   t.set_counters(0, 0);
 }
 
-Trainer::Rows Trainer::validation_share() const { return Rows{impl_->val_first, impl_->val_local}; }
+RankShare Trainer::validation_share() const { return impl_->val_share; }
 
 bool Trainer::output_is_zero() {
   Impl& t = *impl_;
@@ -389,7 +386,7 @@ std::string Trainer::describe() const {
          std::to_string(t.n_val) + " validation maps of " + std::to_string(t.H) + " x " + std::to_string(t.W) + "; " +
          std::to_string(t.steps) + " steps of " + std::to_string(t.B) + " per epoch" +
          (t.R > 1 ? "; data-parallel over " + std::to_string(t.R) + " processes (" + t.comm->describe() + "), this one taking " +
-                        std::to_string(t.batch_local) + " of each batch"
+                        std::to_string(t.batch_share.count) + " of each batch"
                   : std::string()) +
          "\n" + (t.net ? t.net->describe_algorithms() : t.net_tail ? t.net_tail->describe_algorithms() : std::string());
 }

@@ -34,6 +34,14 @@ class Communicator {
   virtual std::string describe() const = 0;
 };
 
+// Rank `rank`'s share of `n` items (samples, rows, maps) dealt out in order over `ranks`, as even as whole
+// items allow: [first, first + count). Every rank computes every rank's alike.
+struct RankShare {
+  int64_t first = 0, count = 0;
+  int64_t end() const { return first + count; }
+};
+RankShare rank_share(int64_t n, int rank, int ranks);
+
 // One process alone.
 std::unique_ptr<Communicator> make_single_process();
 // MPI's world when this build has MPI and the process was started by an MPI launcher (mpirun, mpiexec,

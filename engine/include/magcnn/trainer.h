@@ -74,12 +74,9 @@ class Trainer {
   Parameters& parameters();
   const TrainSettings& settings() const;
   int64_t steps_per_epoch() const;
-  // The validation maps this rank evaluates, [first, first + count) (all of them alone): the only rows of
-  // validation_inputs() and validation_targets() it reads, so the only ones a rank must fill.
-  struct Rows {
-    int64_t first = 0, count = 0;
-  };
-  Rows validation_share() const;
+  // The validation maps this rank evaluates (all of them alone): the only rows of validation_inputs()
+  // and validation_targets() it reads, so the only ones a rank must fill.
+  RankShare validation_share() const;
 
   // Called at the start of each epoch (its 0-based index) to refill the training set (fresh data).
   void set_epoch_data(std::function<void(int64_t epoch)> refill);
