@@ -92,27 +92,19 @@ class MpiWorld final : public Communicator {
   }
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
   void send(const void* data, std::size_t bytes, int to) override {
-    const auto* p = static_cast<const char*>(data);
-    for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
-      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
-      check_mpi(MPI_Send(p + first, n, MPI_BYTE, to, 0, comm_), "MPI_Send");
-      if (bytes == 0) break;
-    }
+    in_pieces(bytes, [&](std::size_t first, int n) {
+      check_mpi(MPI_Send(static_cast<const char*>(data) + first, n, MPI_BYTE, to, 0, comm_), "MPI_Send");
+    });
   }
   void receive(void* data, std::size_t bytes, int from) override {
-    auto* p = static_cast<char*>(data);
-    for (std::size_t first = 0; first < bytes || first == 0; first += kMessage) {
-      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
-      check_mpi(MPI_Recv(p + first, n, MPI_BYTE, from, 0, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
-      if (bytes == 0) break;
-    }
+    in_pieces(bytes, [&](std::size_t first, int n) {
+      check_mpi(MPI_Recv(static_cast<char*>(data) + first, n, MPI_BYTE, from, 0, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    });
   }
   void broadcast(void* data, std::size_t bytes, int root) override {
-    auto* p = static_cast<char*>(data);
-    for (std::size_t first = 0; first < bytes; first += kMessage) {
-      const int n = static_cast<int>(std::min<std::size_t>(kMessage, bytes - first));
-      check_mpi(MPI_Bcast(p + first, n, MPI_BYTE, root, comm_), "MPI_Bcast");
-    }
+    in_pieces(bytes, [&](std::size_t first, int n) {
+      check_mpi(MPI_Bcast(static_cast<char*>(data) + first, n, MPI_BYTE, root, comm_), "MPI_Bcast");
+    });
   }
   std::string describe() const override {
     return "MPI: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " (" + library_ + ")";
@@ -131,6 +123,17 @@ class MpiWorld final : public Communicator {
     }
   }
   static constexpr std::size_t kMessage = std::size_t{1} << 30;  // bytes an int counts, in round numbers
+  // Calls piece(offset, size) over [0, bytes) in messages of kMessage bytes at most, and once for no
+  // bytes: every send is then matched by its receive, an empty one too.
+  template <class F>
+  static void in_pieces(std::size_t bytes, const F& piece) {
+    std::size_t first = 0;
+    do {
+      const std::size_t n = std::min(kMessage, bytes - first);
+      piece(first, static_cast<int>(n));
+      first += n;
+    } while (first < bytes);
+  }
   MPI_Comm comm_;
   bool owns_mpi_;
   int rank_ = 0, size_ = 1;
