@@ -171,18 +171,18 @@ std::vector<std::string> outputs_in_folder(const std::vector<std::string>& files
   return outs;
 }
 
-// Whole files to ranks: the most pixels first, each to the rank with the fewest so far (ties to the
-// lower rank). The same on every rank, which all read every file's size.
-std::vector<int> assign_files(const std::vector<double>& pixels, int ranks) {
-  std::vector<std::size_t> order(pixels.size());
+// Whole files to ranks: the largest (in `sizes`) first, each to the rank with the least so far (ties to
+// the lower rank). The same on every rank, which all read every file's size.
+std::vector<int> assign_files(const std::vector<double>& sizes, int ranks) {
+  std::vector<std::size_t> order(sizes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return pixels[a] > pixels[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
   std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
-  std::vector<int> owner(pixels.size(), 0);
+  std::vector<int> owner(sizes.size(), 0);
   for (const std::size_t i : order) {
     const auto least = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
     owner[i] = least;
-    load[static_cast<std::size_t>(least)] += pixels[i];
+    load[static_cast<std::size_t>(least)] += sizes[i];
   }
   return owner;
 }
@@ -199,6 +199,15 @@ std::string receive_text(Communicator& world, int from) {
   std::string text(static_cast<std::size_t>(std::max<int64_t>(size, 0)), ' ');
   if (size > 0) world.receive(text.data(), text.size(), from);
   return text;
+}
+
+// A failing rank other than 0 sends its message to rank 0, which ends the run with it, and waits for that
+// end: a rank that exited by itself would have the launcher kill rank 0 at once, before it removes its
+// temporary file. Returns only if rank 0 never ends it (it does not send).
+void tell_rank_0_and_wait(Communicator& world, const std::string& message) {
+  send_text(world, message, 0);
+  int64_t never = 0;
+  world.receive(&never, sizeof never, 0);
 }
 
 // The ranks have agreed that some failed (`failure`: this rank's, or null): rank 0 throws every failing
@@ -223,9 +232,7 @@ std::string receive_text(Communicator& world, int from) {
     throw Error("a run of one process ended for another rank's failure");
   }
   if (world.rank() != 0) {
-    send_text(world, text, 0);
-    int64_t never = 0;
-    world.receive(&never, sizeof never, 0);
+    tell_rank_0_and_wait(world, text);
     throw Error("rank " + std::to_string(world.rank()) + " was not ended by rank 0");
   }
   // Each message once, with the ranks that gave it (every rank alike, say, for a file none can read).
@@ -574,14 +581,8 @@ FilePrediction predict_file(const Run& run, const std::string& in, const std::st
       }
     }
   } catch (const std::exception& e) {
-    // A rank that fails tells rank 0, which then ends the run with that message and no output, and
-    // waits to be ended by it: a rank that exited by itself would have the launcher kill rank 0 at
-    // once, before it removes its temporary file.
-    if (!sent_all) {
-      send_text(*world, e.what(), 0);
-      int64_t never = 0;
-      world->receive(&never, sizeof never, 0);
-    }
+    // A rank that fails tells rank 0, which then ends the run with that message and no output.
+    if (!sent_all) tell_rank_0_and_wait(*world, e.what());
     throw;
   }
   progress.finish();
@@ -724,12 +725,11 @@ int main(int argc, char** argv) {
       return;
     }
 
-    // Several inputs: a prediction of each in the folder --out, whole files to each rank, every file
-    // checked first (each rank reads every file's size, so that all assign the files alike), and every
-    // prediction renamed into place only when all ranks have written all theirs.
-    // Whole files to ranks by their size in bytes (no rank reads another's files). Each rank opens its
-    // own files first, so that a damaged one ends the run before any prediction, and the ranks share
-    // their map counts, which the figures' names and the summary need.
+    // Several inputs: a prediction of each in the folder --out, whole files to each rank by their size
+    // in bytes (every rank reads every file's size, so that all assign the files alike, and opens only
+    // its own), and every prediction renamed into place only when all ranks have written all theirs.
+    // Each rank opens its own files first, so that a damaged one ends the run before any prediction,
+    // and the ranks share their map counts, which the figures' names and the summary need.
     std::vector<double> bytes(files.size(), 0.0), counts(files.size(), 0.0);
     for (std::size_t f = 0; f < files.size(); ++f) {
       std::error_code ec;
