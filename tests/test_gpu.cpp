@@ -444,12 +444,6 @@ TEST_F(Gpu, InferenceMatchesCpu) {
   }
 }
 
-}  // namespace
-}  // namespace magcnn::test
-
-namespace magcnn::test {
-namespace {
-
 // The GPUs' all-reduce of data-parallel training over one rank: an NCCL communicator of size 1 made
 // from the run's communicator, whose sum leaves the values as they are, on the backend's stream and
 // inside a captured step (where a multi-GPU machine would sum the ranks' gradients).
